@@ -206,37 +206,49 @@ MEMSLOT_EXPORT int memslot_txn_count(const struct memslot_txn *txn)
 }
 
 /*
- * End the transaction.  When committed, every pending record replaces
- * its id's committed one (no allocation); otherwise pending records are
- * dropped.  Either way the quarantine of the ids it deleted ends here,
- * unless the vm holds deleted ids until released.
+ * Replace the committed records of the touched ids by their pending ones,
+ * without allocating.  All old records leave the committed tree before
+ * any new one enters, since in between old and new ranges may overlap.
  */
-void txn_release(struct memslot_txn *txn, bool committed)
+static void install(struct memslot_txn *txn)
 {
 	struct memslot_vm *vm = txn->vm;
 
 	for (uint32_t i = 0; i < txn->nr_touched; i++) {
 		struct slot *p = txn->touched[i];
-		uint16_t as_id = p->as_id, id = p->id;
-		struct as_table *t = &vm->as[as_id];
-		struct idmap_entry *e = idmap_peek(&t->ids, id);
-		struct slot *old = e->committed;
+		struct as_table *t = &vm->as[p->as_id];
+		struct slot *old = table_committed(vm, p->as_id, p->id);
 
-		e->pending = NULL;
-		if (committed) {
-			if (old)
-				table_remove_committed(vm, old);
-			if ((vm->flags & MEMSLOT_VM_HOLD_DELETED_IDS) && old &&
-			    !p->present)
-				bit_assign(t->held, id, true);
-			if (p->present)
-				table_insert_committed(vm, p);
-			else
-				free(p);
-			free(old);
-		} else {
+		if (!old)
+			continue;
+		table_remove_committed(vm, old);
+		free(old);
+		if ((vm->flags & MEMSLOT_VM_HOLD_DELETED_IDS) && !p->present)
+			bit_assign(t->held, p->id, true);
+	}
+	for (uint32_t i = 0; i < txn->nr_touched; i++)
+		if (txn->touched[i]->present)
+			table_insert_committed(vm, txn->touched[i]);
+}
+
+/*
+ * End the transaction: install it when committed, else drop it.  Either
+ * way the quarantine of the ids it deleted ends here, unless the vm holds
+ * deleted ids until they are released.
+ */
+void txn_release(struct memslot_txn *txn, bool committed)
+{
+	struct memslot_vm *vm = txn->vm;
+
+	if (committed)
+		install(txn);
+	for (uint32_t i = 0; i < txn->nr_touched; i++) {
+		struct slot *p = txn->touched[i];
+		uint16_t as_id = p->as_id, id = p->id;
+
+		idmap_peek(&vm->as[as_id].ids, id)->pending = NULL;
+		if (!committed || !p->present)
 			free(p);
-		}
 		table_refresh_busy(vm, as_id, id);
 	}
 	vm->txn = NULL;

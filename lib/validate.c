@@ -54,7 +54,7 @@ static int check_sanity(const struct memslot_vm *vm, const struct request *rq)
 	if (st->gpa % page)
 		return -EINVAL;                                 /* D4 */
 	if (st->hva % page || wraps(st->hva, st->size) ||
-	    st->hva + st->size > vm->user_addr_limit)
+	    st->hva + st->size >= vm->user_addr_limit)
 		return -EINVAL;                                 /* D5 */
 	if ((st->flags & MEMSLOT_GUEST_MEMFD) &&
 	    (st->gmem_offset % page || wraps(st->gmem_offset, st->size)))

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -15,27 +17,35 @@
 
 #define slot_of(n) ((struct slot *)((char *)(n) - offsetof(struct slot, node)))
 
+/* Whether the running kernel is at least major.minor. */
+static bool kernel_at_least(unsigned int major, unsigned int minor)
+{
+	struct utsname u;
+	unsigned int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &ma, &mi) != 2)
+		return true;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 /*
  * The exclusive bound the kernel's access_ok() puts on userspace_addr +
- * memory_size (D5): TASK_SIZE_MAX, which on x86_64 depends on whether the
- * host runs 5-level paging.  A mapping above 47 bits succeeds only there.
+ * memory_size (D5).  It is TASK_SIZE_MAX, which on x86_64 depends on
+ * whether the host runs 5-level paging (a mapping above 47 bits succeeds
+ * only there); before 6.12 an end equal to TASK_SIZE_MAX still passed.
  */
 uint64_t memslot_user_addr_limit(void)
 {
-	static uint64_t limit;
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	void *hint = (void *)(1ull << 48);
+	void *p = mmap(hint, page, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	uint64_t task_size_max;
 
-	if (!limit) {
-		void *hint = (void *)(1ull << 48);
-		void *p = mmap(hint, page, PROT_NONE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-			       -1, 0);
-
-		if (p != MAP_FAILED)
-			munmap(p, page);
-		limit = (p == hint ? 1ull << 56 : 1ull << 47) - page;
-	}
-	return limit;
+	if (p != MAP_FAILED)
+		munmap(p, page);
+	task_size_max = (p == hint ? 1ull << 56 : 1ull << 47) - page;
+	return task_size_max + !kernel_at_least(6, 12);
 }
 
 int memslot_vm_ioctl(struct memslot_vm *vm, unsigned long req, void *arg)
