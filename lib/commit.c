@@ -37,7 +37,8 @@ static int issue(struct commit *c, const struct req *rq, bool undo)
 /* Undo the applied requests in reverse; stop at the first that fails. */
 static void roll_back(struct commit *c)
 {
-	c->err.flags |= MEMSLOT_ERROR_ROLLBACK;
+	if (c->applied)
+		c->err.flags |= MEMSLOT_ERROR_ROLLBACK;
 	while (c->applied > 0) {
 		int r = issue(c, &c->canon.reqs[c->applied - 1], true);
 
