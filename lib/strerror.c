@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -31,6 +32,8 @@ static const struct {
 
 MEMSLOT_EXPORT const char *memslot_strerror(int err)
 {
+	if (err == INT_MIN)
+		return "unknown error";
 	err = abs(err);
 	if (err == 0)
 		return "success";

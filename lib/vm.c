@@ -296,9 +296,14 @@ int request_from_region(const struct memslot_region *r, struct request *rq)
 		.gpa = in.guest_phys_addr,
 		.size = in.memory_size,
 		.hva = in.userspace_addr,
-		.gmem_offset = in.guest_memfd_offset,
-		.gmem_fd = in.guest_memfd,
+		.gmem_offset = 0,
+		.gmem_fd = -1,
 	};
+	/* The kernel reads the guest_memfd fields only with the flag. */
+	if (in.flags & MEMSLOT_GUEST_MEMFD) {
+		rq->st.gmem_offset = in.guest_memfd_offset;
+		rq->st.gmem_fd = in.guest_memfd;
+	}
 	return 0;
 }
 

@@ -61,7 +61,8 @@ struct memslot_region {
 	uint64_t memory_size;     /* bytes, page aligned; 0 deletes */
 	uint64_t userspace_addr;  /* page aligned host virtual address */
 	uint64_t guest_memfd_offset; /* with MEMSLOT_GUEST_MEMFD only */
-	int32_t guest_memfd;         /* with MEMSLOT_GUEST_MEMFD only */
+	int32_t guest_memfd;         /* with MEMSLOT_GUEST_MEMFD only; output:
+					fd -1 and offset 0 without the flag */
 };
 
 /* How memslot_txn_commit() talks to the kernel. */
@@ -100,8 +101,10 @@ struct memslot_vm_opts {
 	 * move overlaps a range added in the same address space), and only
 	 * then.  quiesce() returns 0 when every vCPU is stopped outside
 	 * KVM_RUN, or a negative errno, which aborts the commit with nothing
-	 * changed.  resume() is called after the last ioctl of that commit,
-	 * whatever its outcome.
+	 * changed (a positive return counts as -ECANCELED), and resume() is
+	 * not called.  After a successful quiesce(), resume() is called after
+	 * the last ioctl of that commit, rollback included, whatever the
+	 * outcome.  Set both or neither.
 	 */
 	int (*quiesce)(void *opaque);
 	void (*resume)(void *opaque);
@@ -154,7 +157,9 @@ struct memslot_error {
  * Bind a vm object to a KVM VM file descriptor (not owned: the caller
  * closes it after memslot_vm_free()).  Probes the capabilities once.
  * The view starts empty: adopt slots created before with
- * memslot_vm_adopt().  Returns 0, -EBADF, -EINVAL (bad opts or mode),
+ * memslot_vm_adopt().  Returns 0, -EBADF (negative fd without an ioctl
+ * hook), -EINVAL (vmp NULL, bad sz, unknown mode or flags, only one of
+ * quiesce and resume, or a fd that is not a VM: KVM_CAP_NR_MEMSLOTS 0),
  * -E2BIG (opts tail), -ENOMEM, or the errno of a failed probe.
  */
 int memslot_vm_new(int vm_fd, const struct memslot_vm_opts *opts,
@@ -189,8 +194,11 @@ int memslot_vm_count(const struct memslot_vm *vm);
 /*
  * Record a slot that already exists in the kernel (created before the vm
  * object, or by other code), without issuing any ioctl.  It is checked as
- * a create would be (-EINVAL, -EEXIST); MEMSLOT_ANY_SLOT is refused.
- * -EBUSY while a transaction is open.
+ * a create would be, with the errnos of memslot_txn_add(); an id that
+ * already has a slot gives -EEXIST (or the kernel's -EINVAL when the
+ * region differs in a field a slot cannot change); MEMSLOT_ANY_SLOT and
+ * memory_size 0 give -EINVAL.  -EBUSY while a transaction is open, or
+ * for a reserved or held id.
  */
 int memslot_vm_adopt(struct memslot_vm *vm, const struct memslot_region *r);
 
@@ -233,7 +241,15 @@ int memslot_txn_begin(struct memslot_vm *vm, struct memslot_txn **txnp);
  */
 int memslot_txn_add(struct memslot_txn *txn, const struct memslot_region *r,
 		    uint16_t *slotp);
-/* Queue the deletion of a slot (the kernel's request with memory_size 0). */
+/*
+ * The calls below address a slot of the pending view by id and queue the
+ * kernel request that changes it, validated as memslot_txn_add() does.
+ * They return -ENOENT when the id has no slot (where a raw request would
+ * get the kernel's -EINVAL) and -EINVAL for an id or address space out
+ * of range.
+ *
+ * Queue the deletion of a slot (the kernel's request with memory_size 0).
+ */
 int memslot_txn_delete(struct memslot_txn *txn, uint16_t as_id, uint16_t slot);
 /* Queue a move of a slot to new_gpa (same size, host address, flags). */
 int memslot_txn_move(struct memslot_txn *txn, uint16_t as_id, uint16_t slot,
@@ -253,7 +269,8 @@ int memslot_txn_count(const struct memslot_txn *txn);
  * (8-byte header) followed by 64-byte kvm_userspace_memory_region_entry
  * records.  Returns the size of the encoding; writes buf only when len is
  * at least that size (so len 0 and buf NULL ask for the size).  -EINVAL
- * on bad arguments, -ENOMEM.
+ * on bad arguments, -ENOMEM, -EOPNOTSUPP when a change involves a
+ * guest_memfd slot (the list entry has no guest_memfd fields).
  */
 ssize_t memslot_txn_encode(const struct memslot_txn *txn, void *buf,
 			   size_t len);
@@ -262,8 +279,11 @@ ssize_t memslot_txn_encode(const struct memslot_txn *txn, void *buf,
  * Apply the transaction and free it.  On failure the kernel table and the
  * view are as before the commit (unless err->flags says otherwise: a
  * failed rollback leaves both at the same partial state).  Returns 0,
- * -EOPNOTSUPP (MEMSLOT_MODE_BATCH without the batch ioctl), quiesce()'s
- * errno, or the kernel's errno.  err may be NULL.
+ * -EOPNOTSUPP (MEMSLOT_MODE_BATCH without a usable batch ioctl, or with
+ * a guest_memfd change; AUTO then commits sequentially), quiesce()'s
+ * errno, -ENOMEM, or the kernel's errno.  err may be NULL; with an err
+ * whose sz is below sizeof(size_t) the transaction is dropped and -EINVAL
+ * returned without writing err.
  */
 int memslot_txn_commit(struct memslot_txn *txn, struct memslot_error *err);
 /* Drop the transaction and free it.  NULL ok. */
