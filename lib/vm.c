@@ -289,6 +289,8 @@ int request_from_region(const struct memslot_region *r, struct request *rq)
 		return -EINVAL;
 	if ((err = memslot_opts_copy(&in, sizeof(in), r, r->sz)))
 		return err;
+	if (in.reserved)
+		return -EINVAL;
 	rq->as_id = in.as_id;
 	rq->id = in.slot;
 	rq->st = (struct slot_state){

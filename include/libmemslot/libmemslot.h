@@ -63,6 +63,7 @@ struct memslot_region {
 	uint64_t guest_memfd_offset; /* with MEMSLOT_GUEST_MEMFD only */
 	int32_t guest_memfd;         /* with MEMSLOT_GUEST_MEMFD only; output:
 					fd -1 and offset 0 without the flag */
+	uint32_t reserved;           /* must be 0 (room for a future field) */
 };
 
 /* How memslot_txn_commit() talks to the kernel. */
@@ -88,6 +89,7 @@ enum memslot_mode {
 struct memslot_vm_opts {
 	size_t sz;
 	int mode;                 /* enum memslot_mode */
+	uint32_t flags;           /* MEMSLOT_VM_* */
 	/*
 	 * Every ioctl the library issues goes through this hook when set
 	 * (NULL: ioctl(2)).  It returns the ioctl's non-negative result or
@@ -109,7 +111,6 @@ struct memslot_vm_opts {
 	int (*quiesce)(void *opaque);
 	void (*resume)(void *opaque);
 	void *quiesce_opaque;
-	uint32_t flags;           /* MEMSLOT_VM_* */
 };
 
 /*
@@ -149,6 +150,7 @@ struct memslot_error {
 	uint32_t flags;       /* MEMSLOT_ERROR_* */
 	int rollback_err;     /* negative errno of the failed undo, or 0 */
 	uint32_t issued;      /* ioctls issued by this commit, undos included */
+	uint32_t reserved;    /* written as 0 */
 };
 
 /* ---- vm ------------------------------------------------------------ */
@@ -314,6 +316,7 @@ struct memslot_sim_opts {
 	uint32_t phys_bits;      /* host MAXPHYADDR: create/move ending beyond
 				    it fail late with EINVAL [0 = no limit] */
 	uint32_t max_batch;      /* largest nent accepted [0 = no limit] */
+	uint32_t reserved;       /* must be 0 (room for a future field) */
 };
 
 /* Kinds of ioctl counted by memslot_sim_count(). */
