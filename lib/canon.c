@@ -48,6 +48,7 @@ struct scratch {
 	uint32_t *heap;
 	uint32_t *edges;
 	uint32_t *seq;            /* step 3 output */
+	struct range *tmp;        /* merge buffer of sort() */
 	uint32_t nplans, nmoves, nedges, max_edges;
 };
 
@@ -71,6 +72,7 @@ static size_t layout(uint32_t t, struct scratch *s, char *base)
 	 * families intersect in at most |A| + |B| - 1 pairs. */
 	CARVE(edges, 2 * (size_t)t + 1);
 	CARVE(seq, t);
+	CARVE(tmp, t);
 #undef CARVE
 	return off;
 }
@@ -140,10 +142,47 @@ static struct range range_of(uint16_t as_id, const struct slot_state *st,
 	return (struct range){ as_id, st->gpa, st->gpa + st->size - 1, plan };
 }
 
-static int cmp_range(const void *a, const void *b)
+/*
+ * A stable merge sort with its buffer in the scratch block: qsort() may
+ * allocate (glibc's merge sort mallocs above 1 KiB), and a commit
+ * allocates once.  Always inlined, so that each call site gets its
+ * element size and comparison as constants.  tmp holds n elements.
+ */
+static inline __attribute__((always_inline)) void
+sort(void *base, size_t n, size_t size,
+     int (*cmp)(const void *, const void *, void *), void *arg, void *tmp)
+{
+	char *src = base, *dst = tmp, *t;
+
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = n - lo > w ? lo + w : n;
+			size_t hi = n - mid > w ? mid + w : n;
+			size_t i = lo, j = mid, k = lo;
+
+			while (i < mid && j < hi) {
+				if (cmp(src + j * size, src + i * size, arg) < 0)
+					memcpy(dst + k++ * size, src + j++ * size, size);
+				else
+					memcpy(dst + k++ * size, src + i++ * size, size);
+			}
+			memcpy(dst + k * size, src + i * size, (mid - i) * size);
+			k += mid - i;
+			memcpy(dst + k * size, src + j * size, (hi - j) * size);
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != (char *)base)
+		memcpy(base, src, n * size);
+}
+
+static int cmp_range(const void *a, const void *b, void *arg)
 {
 	const struct range *x = a, *y = b;
 
+	(void)arg;
 	if (x->as_id != y->as_id)
 		return x->as_id < y->as_id ? -1 : 1;
 	return x->start < y->start ? -1 : x->start > y->start;
@@ -203,7 +242,7 @@ static void build_graph(struct scratch *s)
 		if (s->plans[i].form == F_MOVE)
 			s->moves[s->nmoves++] = range_of(s->plans[i].p->as_id,
 							 s->plans[i].orig, i);
-	qsort(s->moves, s->nmoves, sizeof(*s->moves), cmp_range);
+	sort(s->moves, s->nmoves, sizeof(*s->moves), cmp_range, NULL, s->tmp);
 	for (uint32_t i = 0; i < s->nplans; i++)
 		if (adds_range(s->plans[i].form))
 			for_each_blocker(s, i, count_edge);
@@ -286,7 +325,7 @@ static uint32_t sort_adds(struct scratch *s)
 	for (uint32_t i = 0; i < s->nplans; i++)
 		if (adds_range(s->plans[i].form))
 			s->order[ncand++] = i;
-	qsort_r(s->order, ncand, sizeof(*s->order), cmp_plan_idx, s->plans);
+	sort(s->order, ncand, sizeof(*s->order), cmp_plan_idx, s->plans, s->tmp);
 	for (uint32_t i = 0; i < ncand; i++)
 		if (!s->plans[s->order[i]].indeg)
 			heap_push(s, &nheap, s->order[i]);
@@ -336,10 +375,11 @@ static struct req *emit(struct scratch *s, struct canon *c, uint32_t plan,
 	return r;
 }
 
-static int cmp_int_pair(const void *a, const void *b)
+static int cmp_int_pair(const void *a, const void *b, void *arg)
 {
 	const int64_t *x = a, *y = b;
 
+	(void)arg;
 	return *x < *y ? -1 : *x > *y;
 }
 
@@ -358,7 +398,7 @@ static void emit_sorted(struct scratch *s, struct canon *c, enum form f1,
 			keys[n++] = (int64_t)(kind == REQ_DELETE ? del_idx_of(pl)
 						: idx_of(pl)) << 32 | i;
 	}
-	qsort(keys, n, sizeof(*keys), cmp_int_pair);
+	sort(keys, n, sizeof(*keys), cmp_int_pair, NULL, s->tmp);
 	for (uint32_t i = 0; i < n; i++)
 		emit(s, c, (uint32_t)(keys[i] & 0xffffffff), kind);
 }
@@ -377,8 +417,8 @@ static bool opens_hole(struct scratch *s)
 		if (adds_range(pl->form))
 			s->added[na++] = range_of(pl->p->as_id, pl->final, k);
 	}
-	qsort(s->removed, nr, sizeof(*s->removed), cmp_range);
-	qsort(s->added, na, sizeof(*s->added), cmp_range);
+	sort(s->removed, nr, sizeof(*s->removed), cmp_range, NULL, s->tmp);
+	sort(s->added, na, sizeof(*s->added), cmp_range, NULL, s->tmp);
 	while (i < nr && j < na) {
 		const struct range *r = &s->removed[i], *a = &s->added[j];
 

@@ -1,23 +1,39 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "gpatree.h"
 
-void gpa_tree_init(struct gpa_tree *t, uint32_t seed)
+void gpa_tree_init(struct gpa_tree *t)
 {
 	t->root = NULL;
-	t->seed = seed ? seed : 0x9e3779b9u;
 }
 
-static uint32_t next_prio(struct gpa_tree *t)
+/*
+ * The priority of a node: a strong mix of its start (the finaliser of
+ * splitmix64), as good as a random number for the treap's balance since
+ * the caller does not choose starts to defeat it; ties are broken by
+ * start, so the shape depends on the set of ranges only.
+ */
+static uint64_t prio(const struct gpa_node *n)
 {
-	uint32_t x = t->seed;
+	uint64_t x = n->start;
 
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	t->seed = x;
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
 	return x;
+}
+
+/* Whether a (of priority pa) belongs above b in the heap order. */
+static bool outranks(uint64_t pa, const struct gpa_node *a,
+		     const struct gpa_node *b)
+{
+	uint64_t pb = prio(b);
+
+	return pa > pb || (pa == pb && a->start < b->start);
 }
 
 static struct gpa_node *rotate_right(struct gpa_node *n)
@@ -38,18 +54,23 @@ static struct gpa_node *rotate_left(struct gpa_node *n)
 	return r;
 }
 
-/* Insert n into the subtree at root, restoring heap order on prio by rotations. */
-static struct gpa_node *insert_at(struct gpa_node *root, struct gpa_node *n)
+/*
+ * Insert n (of priority pn) into the subtree at root, restoring heap order
+ * by rotations.  Only n can break the order, and only while it is the
+ * child just below: higher up no priority is computed.
+ */
+static struct gpa_node *insert_at(struct gpa_node *root, struct gpa_node *n,
+				  uint64_t pn)
 {
 	if (!root)
 		return n;
 	if (n->start < root->start) {
-		root->left = insert_at(root->left, n);
-		if (root->left->prio > root->prio)
+		root->left = insert_at(root->left, n, pn);
+		if (root->left == n && outranks(pn, n, root))
 			root = rotate_right(root);
 	} else {
-		root->right = insert_at(root->right, n);
-		if (root->right->prio > root->prio)
+		root->right = insert_at(root->right, n, pn);
+		if (root->right == n && outranks(pn, n, root))
 			root = rotate_left(root);
 	}
 	return root;
@@ -58,8 +79,7 @@ static struct gpa_node *insert_at(struct gpa_node *root, struct gpa_node *n)
 void gpa_tree_insert(struct gpa_tree *t, struct gpa_node *n)
 {
 	n->left = n->right = NULL;
-	n->prio = next_prio(t);
-	t->root = insert_at(t->root, n);
+	t->root = insert_at(t->root, n, prio(n));
 }
 
 /* Join two treaps whose key ranges are ordered (all of a before b). */
@@ -69,7 +89,7 @@ static struct gpa_node *join(struct gpa_node *a, struct gpa_node *b)
 		return b;
 	if (!b)
 		return a;
-	if (a->prio > b->prio) {
+	if (outranks(prio(a), a, b)) {
 		a->right = join(a->right, b);
 		return a;
 	}

@@ -3,7 +3,9 @@
  * An ordered set of non-overlapping guest-physical ranges: a treap, so
  * every operation is O(log n) expected, with no rebalancing code to get
  * wrong.  Ranges are stored as [start, last] so that a range ending at
- * 2^64 - 1 needs no overflow care.
+ * 2^64 - 1 needs no overflow care.  A node's priority is a hash of its
+ * start (distinct in a tree), so that it takes no room in the node: the
+ * node is 32 bytes, and struct slot fits a 96-byte malloc chunk.
  */
 #ifndef LIBMEMSLOT_GPATREE_H
 #define LIBMEMSLOT_GPATREE_H
@@ -13,15 +15,13 @@
 struct gpa_node {
 	struct gpa_node *left, *right;
 	uint64_t start, last;
-	uint32_t prio;
 };
 
 struct gpa_tree {
 	struct gpa_node *root;
-	uint32_t seed;            /* xorshift state for priorities */
 };
 
-void gpa_tree_init(struct gpa_tree *t, uint32_t seed);
+void gpa_tree_init(struct gpa_tree *t);
 void gpa_tree_insert(struct gpa_tree *t, struct gpa_node *n);
 void gpa_tree_remove(struct gpa_tree *t, struct gpa_node *n);
 /* The lowest range whose last >= gpa, or NULL. */

@@ -23,7 +23,7 @@ MEMSLOT_EXPORT int memslot_txn_begin(struct memslot_vm *vm,
 		return -ENOMEM;
 	txn->vm = vm;
 	for (uint32_t i = 0; i < MEMSLOT_MAX_AS; i++)
-		gpa_tree_init(&txn->pending[i], 0x68e31da4u + i);
+		gpa_tree_init(&txn->pending[i]);
 	vm->txn = txn;
 	*txnp = txn;
 	return 0;

@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <stdio.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -17,22 +15,11 @@
 
 #define slot_of(n) ((struct slot *)((char *)(n) - offsetof(struct slot, node)))
 
-/* Whether the running kernel is at least major.minor. */
-static bool kernel_at_least(unsigned int major, unsigned int minor)
-{
-	struct utsname u;
-	unsigned int ma = 0, mi = 0;
-
-	if (uname(&u) || sscanf(u.release, "%u.%u", &ma, &mi) != 2)
-		return true;
-	return ma > major || (ma == major && mi >= minor);
-}
-
 /*
  * The exclusive bound the kernel's access_ok() puts on userspace_addr +
- * memory_size (D5).  It is TASK_SIZE_MAX, which on x86_64 depends on
- * whether the host runs 5-level paging (a mapping above 47 bits succeeds
- * only there); before 6.12 an end equal to TASK_SIZE_MAX still passed.
+ * memory_size (D5): an end up to TASK_SIZE_MAX passes (measured on 6.1,
+ * 6.12 and 6.18).  TASK_SIZE_MAX depends on whether the host runs 5-level
+ * paging, and a mapping above 47 bits succeeds only there.
  */
 uint64_t memslot_user_addr_limit(void)
 {
@@ -45,7 +32,7 @@ uint64_t memslot_user_addr_limit(void)
 	if (p != MAP_FAILED)
 		munmap(p, page);
 	task_size_max = (p == hint ? 1ull << 56 : 1ull << 47) - page;
-	return task_size_max + !kernel_at_least(6, 12);
+	return task_size_max + 1;
 }
 
 int memslot_vm_ioctl(struct memslot_vm *vm, unsigned long req, void *arg)
@@ -114,7 +101,7 @@ static int init_tables(struct memslot_vm *vm)
 		struct as_table *t = &vm->as[i];
 		int err;
 
-		gpa_tree_init(&t->committed, 0x2545f491u + i);
+		gpa_tree_init(&t->committed);
 		t->reserved = calloc(words, sizeof(uint64_t));
 		t->held = calloc(words, sizeof(uint64_t));
 		if (!t->reserved || !t->held)
