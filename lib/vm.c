@@ -23,16 +23,21 @@
  */
 uint64_t memslot_user_addr_limit(void)
 {
+	/* Probed once per process; racing threads compute the same value. */
+	static uint64_t cached;
+	uint64_t limit = __atomic_load_n(&cached, __ATOMIC_RELAXED);
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	void *hint = (void *)(1ull << 48);
-	void *p = mmap(hint, page, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	uint64_t task_size_max;
+	void *hint = (void *)(1ull << 48), *p;
 
+	if (limit)
+		return limit;
+	p = mmap(hint, page, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (p != MAP_FAILED)
 		munmap(p, page);
-	task_size_max = (p == hint ? 1ull << 56 : 1ull << 47) - page;
-	return task_size_max + 1;
+	limit = (p == hint ? 1ull << 56 : 1ull << 47) - page + 1;
+	__atomic_store_n(&cached, limit, __ATOMIC_RELAXED);
+	return limit;
 }
 
 int memslot_vm_ioctl(struct memslot_vm *vm, unsigned long req, void *arg)

@@ -470,6 +470,8 @@ int main(void)
 	tcase_add_test(tc, batch_failure_is_uncertain);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("modes");
+	/* Each test makes its own fixture; the teardown frees it. */
+	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, batch_rfc_partial_failure);
 	tcase_add_test(tc, batch_mode_needs_batch);
 	tcase_add_test(tc, sequential_mode_ignores_batch);
