@@ -54,6 +54,8 @@ struct slot {
 	int32_t last_idx;
 	int32_t del_idx;
 };
+/* 88 bytes is a 96-byte malloc chunk: with the id map, 112 bytes a slot. */
+_Static_assert(sizeof(struct slot) <= 88, "struct slot outgrew its chunk");
 
 /* Kinds of kernel request. */
 enum req_kind {
