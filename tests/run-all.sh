@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The whole test suite, as CI runs it: installs what it needs (as root on
-# Debian), builds in build/, and runs make check (real KVM under QEMU
-# included), make distcheck, the sanitizer and valgrind runs, the fuzzer,
-# and the batch-kernel tier when its script is present.
+# Debian), builds in build/, and runs make check (the real-KVM tier and
+# the batch-kernel tier under QEMU included), make distcheck, the sanitizer
+# and valgrind runs, and the fuzzer.
 #
 #   sh tests/run-all.sh            everything
 #   FUZZ_SECONDS=30 sh tests/run-all.sh
@@ -48,9 +48,5 @@ fi
 if [ -f tests/fuzz/Makefile.inc ]; then
 	stage "fuzzing"
 	make -C build fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-120}"
-fi
-if [ -x kernel/run-tier.sh ]; then
-	stage "batch kernel"
-	kernel/run-tier.sh "$top/build/kernel-cache"
 fi
 stage "all tests passed"
