@@ -32,6 +32,9 @@ make -j"$jobs"
 
 stage "make check"
 make -j"$jobs" check || { cat test-suite.log 2>/dev/null | tail -200; exit 1; }
+# The real-kernel tiers' summary lines, from their logs.
+grep -h -E '^(real-kvm|real-kvm-holes|real-kvm-bench|batch-kernel): ' \
+	tests/realkvm/*.log kernel/tests/*.log 2>/dev/null | sort -u || :
 
 stage "make distcheck (the real-KVM tier ran above)"
 MEMSLOT_SKIP_REALKVM=1 make -j"$jobs" distcheck
