@@ -216,6 +216,12 @@ int rk_guest_check(struct rk_guest *g, const char *label)
 			 label, as, RK_WIN_PAGES, mapped, bad);
 		bad_total += bad;
 	}
+	if (!g->have_smm) {
+		static int said;
+
+		rk_skip(1, said++ ? NULL : "as 1: no SMM vCPU to look at address space 1 "
+			"(once per guest check, reported once)");
+	}
 	return bad_total;
 }
 

@@ -15,7 +15,7 @@
 
 #include "kvm-compat.h"
 
-long rk_passed, rk_failed;
+long rk_passed, rk_failed, rk_skipped;
 int rk_verbose = -1;
 
 static int verbose(void)
@@ -44,6 +44,29 @@ int rk_check(int ok, const char *file, int line, const char *fmt, ...)
 	return ok;
 }
 
+void rk_skip(long n, const char *fmt, ...)
+{
+	static int printed;
+	va_list ap;
+
+	rk_skipped += n;
+	if (fmt && (printed++ < 32 || verbose())) {
+		printf("skip (%ld check%s): ", n, n == 1 ? "" : "s");
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		putchar('\n');
+		fflush(stdout);
+	}
+}
+
+static void tally(void)
+{
+	printf("RK-TALLY passed=%ld failed=%ld skipped=%ld\n", rk_passed, rk_failed,
+	       rk_skipped);
+	fflush(stdout);
+}
+
 void rk_fatal(const char *fmt, ...)
 {
 	va_list ap;
@@ -54,16 +77,15 @@ void rk_fatal(const char *fmt, ...)
 	va_end(ap);
 	putchar('\n');
 	rk_failed++;
-	printf("RK-TALLY passed=%ld failed=%ld\n", rk_passed, rk_failed);
-	fflush(stdout);
+	tally();
 	exit(1);
 }
 
 int rk_finish(const char *prog)
 {
-	printf("%s: %ld passed, %ld failed\n", prog, rk_passed, rk_failed);
-	printf("RK-TALLY passed=%ld failed=%ld\n", rk_passed, rk_failed);
-	fflush(stdout);
+	printf("%s: %ld passed, %ld failed, %ld skipped\n", prog, rk_passed, rk_failed,
+	       rk_skipped);
+	tally();
 	return rk_failed ? 1 : 0;
 }
 
@@ -128,6 +150,13 @@ int rk_cap(int fd, long cap)
 	int r = ioctl(fd, KVM_CHECK_EXTENSION, cap);
 
 	return r < 0 ? -errno : r;
+}
+
+int rk_kernel_nr_as(int vm_fd)
+{
+	int n = rk_cap(vm_fd, KVM_CAP_MULTI_ADDRESS_SPACE);
+
+	return n > 1 ? n : 1;
 }
 
 int rk_set_region(int vm_fd, int v2, uint32_t slot, uint32_t flags,

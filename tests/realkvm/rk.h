@@ -4,8 +4,11 @@
  * guest against the real /dev/kvm): check counting, raw memslot ioctls,
  * memory.
  *
- * Every program ends with "RK-TALLY passed=N failed=M" (rk_finish()), which
- * the guest's /init adds up into the tier's summary line.
+ * Every program ends with "RK-TALLY passed=N failed=M skipped=K"
+ * (rk_finish()), which the guest's /init (or realkvm-host.test) adds up into
+ * the tier's summary line.  A skipped check is one the kernel cannot run
+ * (address space 1 without SMM, ...): it counts neither as passed nor as
+ * failed.
  */
 #ifndef RK_H
 #define RK_H
@@ -13,13 +16,18 @@
 #include <stdint.h>
 #include <stddef.h>
 
-extern long rk_passed, rk_failed;
+extern long rk_passed, rk_failed, rk_skipped;
 extern int rk_verbose;
 
 /* Count one check; print it when it fails (or always with RK_VERBOSE=1). */
 #define RK_CHECK(cond, ...) rk_check(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 int rk_check(int ok, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/*
+ * Count n checks as skipped, with the reason (printed the first few times
+ * a reason is given, always with RK_VERBOSE=1; fmt NULL: print nothing).
+ */
+void rk_skip(long n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A fatal setup error: counted as a failure, then the program exits. */
 void rk_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* Print the tally line and return the exit status (0 when nothing failed). */
@@ -34,6 +42,13 @@ int rk_kvm(void);
 int rk_vm_create(void);
 /* KVM_CHECK_EXTENSION on fd (the /dev/kvm or a VM fd); < 0 on error. */
 int rk_cap(int fd, long cap);
+/*
+ * Address spaces of a VM as the kernel itself says
+ * (KVM_CAP_MULTI_ADDRESS_SPACE on the VM fd, at least 1).  Tests decide
+ * what to skip from this, never from the library's probe, so a wrong probe
+ * fails a check instead of hiding one.
+ */
+int rk_kernel_nr_as(int vm_fd);
 
 /*
  * One raw KVM_SET_USER_MEMORY_REGION (v2 = 0) or ..._REGION2 (v2 = 1)

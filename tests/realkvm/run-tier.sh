@@ -10,6 +10,12 @@
 #
 # usage: run-tier.sh {6.1|6.12} CACHE_DIR PROGRAM...
 #
+# The guest's /init runs the programs in the order given with rk-run.sh
+# (the same runner realkvm-host.test uses on the host): the tier's rk-*
+# programs, the examples built statically (ex-*: MEMSLOT_EXAMPLE_BACKEND=kvm,
+# each must exit 0 and print "backend: /dev/kvm" first) and rk-bench, whose
+# "real-kvm-bench: ..." line is repeated at the end.
+#
 # Exit status (automake test protocol): 0 pass, 1 fail, 77 skip.  A skip
 # (missing qemu, busybox-static, cpio, xz, or kernel package) is a failure
 # when CI=true.
@@ -56,6 +62,8 @@ case $which in
 *) echo "$me: unknown kernel '$which' (6.1 or 6.12)"; exit 99 ;;
 esac
 me="realkvm-$which"
+here=$(cd "$(dirname "$0")" && pwd) || die "cannot find my directory"
+[[ -f $here/rk-run.sh ]] || die "$here/rk-run.sh is missing"
 
 for p in "$@"; do
 	[[ -x $p ]] || die "test program $p is missing (make check builds it)"
@@ -128,6 +136,7 @@ for p in "$@"; do
 	cp "$p" "$work/root/tests/$(printf '%02d' $i)-$(basename "$p")" || die "cp $p"
 	i=$((i + 1))
 done
+cp "$here/rk-run.sh" "$work/root/rk-run.sh" || die "cp rk-run.sh"
 cat >"$work/root/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -140,42 +149,24 @@ for m in irqbypass ccp kvm kvm-amd; do
 done
 kver=$(uname -r)
 echo "rk-init: guest kernel $kver, $(grep -c ^processor /proc/cpuinfo) cpus, seed $RK_SEED"
-passed=0 failed=0 changes=0 mism=0
 # One VM held for the whole run (see rk.c: static keys and TCG).
 for h in /tests/*-rk-selftest; do [ -x "$h" ] && "$h" --hold & done
-for t in /tests/*; do
-	name=${t#/tests/}
-	echo "rk-init: ---- $name"
-	start=$(cut -d' ' -f1 /proc/uptime)
-	RK_SEED=$RK_SEED RK_DIFF_CHANGES=$RK_DIFF_CHANGES "$t" >/tmp/out 2>&1
-	rc=$?
-	cat /tmp/out
-	end=$(cut -d' ' -f1 /proc/uptime)
-	# Each program reports "RK-TALLY passed=N failed=M" and the differential
-	# test also "RK-DIFF changes=N mismatches=M".
-	tally=$(awk '/^RK-TALLY /{ split($2,a,"="); split($3,b,"="); p+=a[2]; f+=b[2]; n++ }
-		END { printf "%d %d %d", p, f, n }' /tmp/out)
-	set -- $tally 0 0 0
-	passed=$((passed + $1)) failed=$((failed + $2))
-	if [ "$3" = 0 ]; then
-		echo "rk-init: $name printed no tally (crash?): counted as a failure"
-		failed=$((failed + 1))
-	elif [ $rc != 0 ] && [ $2 = 0 ]; then
-		echo "rk-init: $name exited $rc with no failed check: counted as a failure"
-		failed=$((failed + 1))
-	fi
-	d=$(awk '/^RK-DIFF /{ split($2,a,"="); split($3,b,"="); c+=a[2]; m+=b[2] } END { printf "%d %d", c, m }' /tmp/out)
-	set -- $d 0 0
-	changes=$((changes + $1)) mism=$((mism + $2))
-	echo "rk-init: $name exit $rc, $(awk "BEGIN{print $end - $start}") s"
-done
+RK_SEED=$RK_SEED RK_DIFF_CHANGES=$RK_DIFF_CHANGES sh /rk-run.sh /tests/* 2>&1 | tee /tmp/run.log
+passed=0 failed=1 skipped=0 changes=0 mismatches=0
+sum=$(sed -n 's/^RK-SUM \(passed=[0-9]* failed=[0-9]* skipped=[0-9]* changes=[0-9]* mismatches=[0-9]*\)$/\1/p' /tmp/run.log | tail -n 1)
+if [ -n "$sum" ]; then
+	eval "$sum"
+else
+	echo "rk-init: rk-run.sh printed no RK-SUM line: counted as a failure"
+fi
 if dmesg | grep -E 'WARNING:|BUG:|Oops'; then
 	echo "rk-init: kernel warnings in dmesg: counted as a failure"
 	failed=$((failed + 1))
 else
 	passed=$((passed + 1))
 fi
-echo "real-kvm: kernel $kver: $passed passed, $failed failed; differential $changes changes, $mism mismatches"
+echo "rk-init: $skipped checks skipped (what this kernel cannot do)"
+echo "real-kvm: kernel $kver: $passed passed, $failed failed; differential $changes changes, $mismatches mismatches"
 poweroff -f
 INIT
 chmod +x "$work/root/init"
@@ -214,6 +205,7 @@ case $which in
 6.1) [[ $kver == 6.1.* ]] || die "booted $kver, wanted 6.1" ;;
 6.12) [[ $kver == 6.12.* ]] || die "booted $kver, wanted 6.12" ;;
 esac
+grep '^real-kvm-bench: ' "$log"
 echo "$line"
 [[ $nfail == 0 ]] || die "$nfail checks failed on $kver"
 [[ $nmis == 0 ]] || die "$nmis differential mismatches on $kver"
