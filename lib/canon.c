@@ -153,7 +153,13 @@ sort(void *base, size_t n, size_t size,
      int (*cmp)(const void *, const void *, void *), void *arg, void *tmp)
 {
 	char *src = base, *dst = tmp, *t;
+	size_t run = 1;
 
+	/* Lists usually come in the caller's or in address order already. */
+	while (run < n && cmp(src + (run - 1) * size, src + run * size, arg) < 0)
+		run++;
+	if (run >= n)
+		return;
 	for (size_t w = 1; w < n; w *= 2) {
 		for (size_t lo = 0; lo < n; lo += 2 * w) {
 			size_t mid = n - lo > w ? lo + w : n;
@@ -326,6 +332,11 @@ static uint32_t sort_adds(struct scratch *s)
 		if (adds_range(s->plans[i].form))
 			s->order[ncand++] = i;
 	sort(s->order, ncand, sizeof(*s->order), cmp_plan_idx, s->plans, s->tmp);
+	if (!s->nedges) {
+		/* Nothing waits for a move: the caller's order is the order. */
+		memcpy(s->seq, s->order, ncand * sizeof(*s->seq));
+		return ncand;
+	}
 	for (uint32_t i = 0; i < ncand; i++)
 		if (!s->plans[s->order[i]].indeg)
 			heap_push(s, &nheap, s->order[i]);
@@ -417,6 +428,8 @@ static bool opens_hole(struct scratch *s)
 		if (adds_range(pl->form))
 			s->added[na++] = range_of(pl->p->as_id, pl->final, k);
 	}
+	if (!nr || !na)
+		return false;
 	sort(s->removed, nr, sizeof(*s->removed), cmp_range, NULL, s->tmp);
 	sort(s->added, na, sizeof(*s->added), cmp_range, NULL, s->tmp);
 	while (i < nr && j < na) {

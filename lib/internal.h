@@ -54,8 +54,12 @@ struct slot {
 	int32_t last_idx;
 	int32_t del_idx;
 };
-/* 88 bytes is a 96-byte malloc chunk: with the id map, 112 bytes a slot. */
-_Static_assert(sizeof(struct slot) <= 88, "struct slot outgrew its chunk");
+/* 88 bytes a record in its pool block: about 104 with the id map. */
+_Static_assert(sizeof(struct slot) <= 88, "struct slot grew");
+
+#define slot_of(n) ((struct slot *)((char *)(n) - offsetof(struct slot, node)))
+
+struct slot_block;
 
 /* Kinds of kernel request. */
 enum req_kind {
@@ -102,6 +106,8 @@ struct memslot_vm {
 	uint64_t user_addr_limit;
 	uint32_t nr_committed;
 	struct as_table as[MEMSLOT_MAX_AS];
+	struct slot_block *blocks;    /* every slot record, committed or pending */
+	struct gpa_node *free_nodes;  /* records to reuse, linked by node.left */
 	struct memslot_txn *txn;
 };
 
@@ -126,6 +132,9 @@ uint64_t memslot_user_addr_limit(void);
 int memslot_vm_ioctl(struct memslot_vm *vm, unsigned long req, void *arg);
 
 /* table.c: the committed table and the pending overlay. */
+struct slot *slot_alloc(struct memslot_vm *vm);
+void slot_free(struct memslot_vm *vm, struct slot *s);
+void slot_pool_fini(struct memslot_vm *vm);
 struct slot *table_committed(const struct memslot_vm *vm, uint16_t as_id,
 			     uint16_t id);
 struct slot *table_pending(const struct memslot_vm *vm, uint16_t as_id,

@@ -9,10 +9,61 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
-#define slot_of(n) ((struct slot *)((char *)(n) - offsetof(struct slot, node)))
+/*
+ * Slot records come from blocks and are recycled through a free list:
+ * one malloc per block rather than one per change, and no malloc header
+ * per record (88 bytes a slot).
+ */
+#define SLOTS_PER_BLOCK 63
+
+struct slot_block {
+	struct slot_block *next;
+	struct slot slots[SLOTS_PER_BLOCK];
+};
+
+struct slot *slot_alloc(struct memslot_vm *vm)
+{
+	struct gpa_node *n = vm->free_nodes;
+	struct slot *s;
+
+	if (!n) {
+		struct slot_block *b = malloc(sizeof(*b));
+
+		if (!b)
+			return NULL;
+		b->next = vm->blocks;
+		vm->blocks = b;
+		for (int i = SLOTS_PER_BLOCK - 1; i >= 0; i--)
+			slot_free(vm, &b->slots[i]);
+		n = vm->free_nodes;
+	}
+	vm->free_nodes = n->left;
+	s = slot_of(n);
+	memset(s, 0, sizeof(*s));
+	return s;
+}
+
+void slot_free(struct memslot_vm *vm, struct slot *s)
+{
+	s->node.left = vm->free_nodes;
+	vm->free_nodes = &s->node;
+}
+
+void slot_pool_fini(struct memslot_vm *vm)
+{
+	while (vm->blocks) {
+		struct slot_block *b = vm->blocks;
+
+		vm->blocks = b->next;
+		free(b);
+	}
+	vm->free_nodes = NULL;
+}
 
 static struct idmap_entry *entry(const struct memslot_vm *vm, uint16_t as_id,
 				 uint16_t id)

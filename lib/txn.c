@@ -56,7 +56,7 @@ static struct slot *touch(struct memslot_txn *txn, uint16_t as_id, uint16_t id)
 		return NULL;
 	if (e->pending)
 		return e->pending;
-	p = calloc(1, sizeof(*p));
+	p = slot_alloc(txn->vm);
 	if (!p)
 		return NULL;
 	p->as_id = as_id;
@@ -222,7 +222,7 @@ static void install(struct memslot_txn *txn)
 		if (!old)
 			continue;
 		table_remove_committed(vm, old);
-		free(old);
+		slot_free(vm, old);
 		if ((vm->flags & MEMSLOT_VM_HOLD_DELETED_IDS) && !p->present)
 			bit_assign(t->held, p->id, true);
 	}
@@ -248,7 +248,7 @@ void txn_release(struct memslot_txn *txn, bool committed)
 
 		idmap_peek(&vm->as[as_id].ids, id)->pending = NULL;
 		if (!committed || !p->present)
-			free(p);
+			slot_free(vm, p);
 		table_refresh_busy(vm, as_id, id);
 	}
 	vm->txn = NULL;

@@ -13,8 +13,6 @@
 #include "internal.h"
 #include "kvm-compat.h"
 
-#define slot_of(n) ((struct slot *)((char *)(n) - offsetof(struct slot, node)))
-
 /*
  * The exclusive bound the kernel's access_ok() puts on userspace_addr +
  * memory_size (D5): an end up to TASK_SIZE_MAX passes (measured on 6.1,
@@ -166,15 +164,6 @@ MEMSLOT_EXPORT int memslot_vm_new(int vm_fd, const struct memslot_vm_opts *opts,
 	return 0;
 }
 
-static void free_tree(struct gpa_node *n)
-{
-	if (!n)
-		return;
-	free_tree(n->left);
-	free_tree(n->right);
-	free(slot_of(n));
-}
-
 MEMSLOT_EXPORT void memslot_vm_free(struct memslot_vm *vm)
 {
 	if (!vm)
@@ -184,12 +173,12 @@ MEMSLOT_EXPORT void memslot_vm_free(struct memslot_vm *vm)
 	for (uint32_t i = 0; i < MEMSLOT_MAX_AS; i++) {
 		struct as_table *t = &vm->as[i];
 
-		free_tree(t->committed.root);
 		idmap_fini(&t->ids);
 		idalloc_fini(&t->busy);
 		free(t->reserved);
 		free(t->held);
 	}
+	slot_pool_fini(vm);
 	free(vm);
 }
 
@@ -279,7 +268,9 @@ int request_from_region(const struct memslot_region *r, struct request *rq)
 
 	if (!r)
 		return -EINVAL;
-	if ((err = memslot_opts_copy(&in, sizeof(in), r, r->sz)))
+	if (r->sz == sizeof(in))
+		in = *r;   /* the common case, without the generic copy */
+	else if ((err = memslot_opts_copy(&in, sizeof(in), r, r->sz)))
 		return err;
 	if (in.reserved)
 		return -EINVAL;
@@ -318,7 +309,7 @@ MEMSLOT_EXPORT int memslot_vm_adopt(struct memslot_vm *vm,
 		return -EINVAL;
 	if ((err = validate_adopt(vm, &rq)))
 		return err;
-	s = calloc(1, sizeof(*s));
+	s = slot_alloc(vm);
 	if (!s)
 		return -ENOMEM;
 	s->as_id = rq.as_id;
@@ -326,7 +317,7 @@ MEMSLOT_EXPORT int memslot_vm_adopt(struct memslot_vm *vm,
 	s->st = rq.st;
 	s->present = true;
 	if ((err = table_insert_committed(vm, s))) {
-		free(s);
+		slot_free(vm, s);
 		return err;
 	}
 	table_refresh_busy(vm, rq.as_id, rq.id);
