@@ -77,13 +77,13 @@ START_TEST(encode_golden_bytes)
 	unsigned char buf[sizeof(want) + 16];
 
 	fixture_init(&f, NULL, MEMSLOT_MODE_SEQUENTIAL, 0);
-	commit_add(&f, region(0, 1, 0x100000, 0x100000, 0x7f0000100000, 0));
-	commit_add(&f, region(0, 2, 0x200000, 0x100000, 0x7f0000200000, 0));
+	commit_add(&f, test_region(0, 1, 0x100000, 0x100000, 0x7f0000100000, 0));
+	commit_add(&f, test_region(0, 2, 0x200000, 0x100000, 0x7f0000200000, 0));
 	ck_assert_int_eq(memslot_txn_begin(f.vm, &txn), 0);
 	ck_assert_int_eq(memslot_txn_delete(txn, 0, 1), 0);
-	r = region(1, 3, 0x800000, 0x2000, 0x7f0000800000, 1);
+	r = test_region(1, 3, 0x800000, 0x2000, 0x7f0000800000, 1);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
-	r = region(0, 1, 0x100000, 0x80000, 0x7f0000100000, MEMSLOT_READONLY);
+	r = test_region(0, 1, 0x100000, 0x80000, 0x7f0000100000, MEMSLOT_READONLY);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
 	ck_assert_int_eq(memslot_txn_move(txn, 0, 2, 0x400000), 0);
 	/* size query, a short buffer, then the real thing */
@@ -107,11 +107,11 @@ START_TEST(encode_cancelled_changes)
 {
 	struct fixture f;
 	struct memslot_txn *txn;
-	struct memslot_region r = region(0, 4, 0, PAGE, HVA(4), 0);
+	struct memslot_region r = test_region(0, 4, 0, PAGE, HVA(4), 0);
 	unsigned char buf[64];
 
 	fixture_init(&f, NULL, MEMSLOT_MODE_SEQUENTIAL, 0);
-	commit_add(&f, region(0, 1, MiB, MiB, HVA(1), 0));
+	commit_add(&f, test_region(0, 1, MiB, MiB, HVA(1), 0));
 	ck_assert_int_eq(memslot_txn_begin(f.vm, &txn), 0);
 	/* create then delete a new id; move away and back; flags on and off;
 	 * delete and re-create identical; an identical re-issue */
@@ -122,7 +122,7 @@ START_TEST(encode_cancelled_changes)
 	ck_assert_int_eq(memslot_txn_set_flags(txn, 0, 1, 1), 0);
 	ck_assert_int_eq(memslot_txn_set_flags(txn, 0, 1, 0), 0);
 	ck_assert_int_eq(memslot_txn_delete(txn, 0, 1), 0);
-	r = region(0, 1, MiB, MiB, HVA(1), 0);
+	r = test_region(0, 1, MiB, MiB, HVA(1), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
 	ck_assert_int_eq(memslot_txn_count(txn), 9);
@@ -239,7 +239,7 @@ static struct memslot_region fresh_request(void)
 	if (!rnd(40))
 		gpa += 512;   /* unaligned */
 	/* each id keeps one host address, so re-issues can match */
-	return region(rnd(6) ? 0 : 1, slot, gpa, sizes[rnd(7)] * PAGE,
+	return test_region(rnd(6) ? 0 : 1, slot, gpa, sizes[rnd(7)] * PAGE,
 		      HVA(slot == MEMSLOT_ANY_SLOT ? rnd(NR_IDS) : slot),
 		      flags);
 }
@@ -260,7 +260,7 @@ static struct memslot_region random_request(struct memslot_sim *a)
 	if (pick < 35 || !m.present[as][id])
 		return fresh_request();
 	e = &m.e[as][id];
-	r = region((uint16_t)as, (uint16_t)id, e->guest_phys_addr,
+	r = test_region((uint16_t)as, (uint16_t)id, e->guest_phys_addr,
 		   e->memory_size, e->userspace_addr, e->flags);
 	if (pick < 70)
 		r.guest_phys_addr = rnd(GRID) * PAGE;
@@ -368,7 +368,7 @@ START_TEST(move_cycles_are_broken)
 
 	fixture_init(&f, NULL, MEMSLOT_MODE_SEQUENTIAL, 0);
 	for (uint16_t i = 0; i < 3; i++)
-		commit_add(&f, region(0, i, i * MiB, MiB, HVA(i), 0));
+		commit_add(&f, test_region(0, i, i * MiB, MiB, HVA(i), 0));
 	ck_assert_int_eq(memslot_txn_begin(f.vm, &txn), 0);
 	ck_assert_int_eq(memslot_txn_move(txn, 0, 0, 10 * MiB), 0);
 	ck_assert_int_eq(memslot_txn_move(txn, 0, 2, 0), 0);

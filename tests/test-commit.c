@@ -20,11 +20,11 @@ static void teardown(void)
 /* The table every rollback test starts from. */
 static void initial_table(void)
 {
-	commit_add(&f, region(0, 0, 0, 2 * MiB, HVA(0), 0));
-	commit_add(&f, region(0, 1, 4 * MiB, 2 * MiB, HVA(1), 0));
-	commit_add(&f, region(0, 2, 8 * MiB, 2 * MiB, HVA(2), 0));
-	commit_add(&f, region(0, 3, 12 * MiB, 2 * MiB, HVA(3), 0));
-	commit_add(&f, region(1, 0, 0, 2 * MiB, HVA(4), 0));
+	commit_add(&f, test_region(0, 0, 0, 2 * MiB, HVA(0), 0));
+	commit_add(&f, test_region(0, 1, 4 * MiB, 2 * MiB, HVA(1), 0));
+	commit_add(&f, test_region(0, 2, 8 * MiB, 2 * MiB, HVA(2), 0));
+	commit_add(&f, test_region(0, 3, 12 * MiB, 2 * MiB, HVA(3), 0));
+	commit_add(&f, test_region(1, 0, 0, 2 * MiB, HVA(4), 0));
 }
 
 /*
@@ -37,17 +37,17 @@ static void fill_mixed(struct memslot_txn *txn)
 	struct memslot_region r;
 
 	ck_assert_int_eq(memslot_txn_delete(txn, 0, 0), 0);            /* 0 */
-	r = region(0, 0, 0, 1 * MiB, HVA(0), 0);
+	r = test_region(0, 0, 0, 1 * MiB, HVA(0), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);            /* 1 */
 	ck_assert_int_eq(memslot_txn_delete(txn, 0, 1), 0);            /* 2 */
 	ck_assert_int_eq(memslot_txn_move(txn, 0, 2, 4 * MiB), 0);     /* 3 */
 	ck_assert_int_eq(memslot_txn_set_flags(txn, 0, 3,
 				MEMSLOT_LOG_DIRTY_PAGES), 0);           /* 4 */
-	r = region(0, 7, 16 * MiB, MiB, HVA(7), 0);
+	r = test_region(0, 7, 16 * MiB, MiB, HVA(7), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);            /* 5 */
-	r = region(0, 8, 8 * MiB, MiB, HVA(8), 0);
+	r = test_region(0, 8, 8 * MiB, MiB, HVA(8), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);            /* 6 */
-	r = region(1, 1, 2 * MiB, MiB, HVA(9), 0);
+	r = test_region(1, 1, 2 * MiB, MiB, HVA(9), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);            /* 7 */
 }
 
@@ -137,11 +137,11 @@ START_TEST(rollback_that_fails)
 			f.vm = vm2;
 			/* it adopts the table the first vm created */
 			struct memslot_region a[] = {
-				region(0, 0, 0, 2 * MiB, HVA(0), 0),
-				region(0, 1, 4 * MiB, 2 * MiB, HVA(1), 0),
-				region(0, 2, 8 * MiB, 2 * MiB, HVA(2), 0),
-				region(0, 3, 12 * MiB, 2 * MiB, HVA(3), 0),
-				region(1, 0, 0, 2 * MiB, HVA(4), 0),
+				test_region(0, 0, 0, 2 * MiB, HVA(0), 0),
+				test_region(0, 1, 4 * MiB, 2 * MiB, HVA(1), 0),
+				test_region(0, 2, 8 * MiB, 2 * MiB, HVA(2), 0),
+				test_region(0, 3, 12 * MiB, 2 * MiB, HVA(3), 0),
+				test_region(1, 0, 0, 2 * MiB, HVA(4), 0),
 			};
 			for (unsigned i = 0; i < 5; i++)
 				ck_assert_int_eq(memslot_vm_adopt(f.vm, &a[i]), 0);
@@ -184,14 +184,14 @@ static int commit_one(int (*fill)(struct memslot_txn *))
 
 static int fill_resize(struct memslot_txn *txn)
 {
-	struct memslot_region r = region(0, 3, 12 * MiB, 1 * MiB, HVA(3), 0);
+	struct memslot_region r = test_region(0, 3, 12 * MiB, 1 * MiB, HVA(3), 0);
 
 	return memslot_txn_delete(txn, 0, 3) ?: memslot_txn_add(txn, &r, NULL);
 }
 
 static int fill_creates(struct memslot_txn *txn)
 {
-	struct memslot_region r = region(0, 9, 64 * MiB, MiB, HVA(9), 0);
+	struct memslot_region r = test_region(0, 9, 64 * MiB, MiB, HVA(9), 0);
 
 	return memslot_txn_add(txn, &r, NULL);
 }
@@ -219,7 +219,7 @@ static int fill_flags(struct memslot_txn *txn)
 /* Deleting 1 and creating over its range in the other address space. */
 static int fill_other_as(struct memslot_txn *txn)
 {
-	struct memslot_region r = region(1, 5, 4 * MiB, MiB, HVA(5), 0);
+	struct memslot_region r = test_region(1, 5, 4 * MiB, MiB, HVA(5), 0);
 
 	return memslot_txn_delete(txn, 0, 1) ?: memslot_txn_add(txn, &r, NULL);
 }
@@ -349,10 +349,10 @@ START_TEST(batch_rfc_partial_failure)
 			.rfc_partial = 1, .phys_bits = 36 },
 		     MEMSLOT_MODE_BATCH, 0);
 	ck_assert_int_eq(memslot_txn_begin(f.vm, &txn), 0);
-	r = region(0, 0, 0, MiB, HVA(0), 0);
+	r = test_region(0, 0, 0, MiB, HVA(0), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
 	/* beyond the host's physical address width: only the kernel knows */
-	r = region(0, 1, 1ull << 40, MiB, HVA(1), 0);
+	r = test_region(0, 1, 1ull << 40, MiB, HVA(1), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
 	ck_assert_int_eq(memslot_txn_commit(txn, &err), -EINVAL);
 	ck_assert_uint_eq(err.flags, MEMSLOT_ERROR_VIEW_UNCERTAIN);

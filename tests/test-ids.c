@@ -36,7 +36,7 @@ static void teardown(void)
 
 static int add_any(struct memslot_txn *txn, uint64_t n)
 {
-	struct memslot_region r = region(0, MEMSLOT_ANY_SLOT, n * MiB, MiB,
+	struct memslot_region r = test_region(0, MEMSLOT_ANY_SLOT, n * MiB, MiB,
 					 HVA(n), 0);
 	uint16_t id = 0xdead;
 	int err = memslot_txn_add(txn, &r, &id);
@@ -86,7 +86,7 @@ START_TEST(quarantine_in_open_txn)
 	ck_assert_int_eq(memslot_txn_delete(txn, 0, 4), 0);
 	ck_assert_int_eq(add_any(txn, 11), 5);
 	/* explicit reuse stays allowed, in order */
-	r = region(0, 1, 40 * MiB, 2 * MiB, HVA(40), 0);
+	r = test_region(0, 1, 40 * MiB, 2 * MiB, HVA(40), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
 	ck_assert_int_eq(memslot_txn_commit(txn, NULL), 0);
 	assert_view_matches(&f);
@@ -192,7 +192,7 @@ START_TEST(held_until_released)
 	/* held after the commit: neither allocated nor usable explicitly */
 	ck_assert_int_eq(memslot_txn_begin(f.vm, &txn), 0);
 	ck_assert_int_eq(add_any(txn, 2), 2);
-	r = region(0, 0, 50 * MiB, MiB, HVA(50), 0);
+	r = test_region(0, 0, 50 * MiB, MiB, HVA(50), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), -EBUSY);
 	ck_assert_int_eq(memslot_txn_commit(txn, NULL), 0);
 	ck_assert_int_eq(memslot_vm_release(f.vm, 0, 0), 0);
@@ -224,8 +224,8 @@ START_TEST(lookups_see_committed_view)
 	struct memslot_region out = { .sz = sizeof(out) };
 	struct memslot_txn *txn;
 
-	commit_add(&f, region(0, 3, 4 * MiB, 2 * MiB, HVA(1), 0));
-	commit_add(&f, region(1, 3, 4 * MiB, MiB, HVA(2), MEMSLOT_READONLY));
+	commit_add(&f, test_region(0, 3, 4 * MiB, 2 * MiB, HVA(1), 0));
+	commit_add(&f, test_region(1, 3, 4 * MiB, MiB, HVA(2), MEMSLOT_READONLY));
 	ck_assert_int_eq(memslot_vm_find(f.vm, 0, 3, &out), 0);
 	ck_assert_uint_eq(out.guest_phys_addr, 4 * MiB);
 	ck_assert_uint_eq(out.memory_size, 2 * MiB);
@@ -267,9 +267,9 @@ START_TEST(foreach_order_and_stop)
 {
 	int n = 0;
 
-	commit_add(&f, region(1, 0, 0, MiB, HVA(1), 0));
-	commit_add(&f, region(0, 5, 0, MiB, HVA(2), 0));
-	commit_add(&f, region(0, 1, MiB, MiB, HVA(3), 0));
+	commit_add(&f, test_region(1, 0, 0, MiB, HVA(1), 0));
+	commit_add(&f, test_region(0, 5, 0, MiB, HVA(2), 0));
+	commit_add(&f, test_region(0, 1, MiB, MiB, HVA(3), 0));
 	/* assert_view_matches compares in (as, id) order against the sim */
 	assert_view_matches(&f);
 	ck_assert_int_eq(memslot_vm_foreach(f.vm, stop_at_second, &n), 42);
@@ -279,7 +279,7 @@ END_TEST
 
 START_TEST(adopt_existing_slots)
 {
-	struct memslot_region r = region(0, 4, 8 * MiB, MiB, HVA(4), 0);
+	struct memslot_region r = test_region(0, 4, 8 * MiB, MiB, HVA(4), 0);
 	struct memslot_txn *txn;
 
 	ck_assert_int_eq(memslot_vm_adopt(f.vm, &r), 0);
@@ -295,7 +295,7 @@ START_TEST(adopt_existing_slots)
 	ck_assert_int_eq(memslot_vm_count(f.vm), 1);
 	/* adopted ids are not handed out, and adopting needs no open txn */
 	ck_assert_int_eq(memslot_txn_begin(f.vm, &txn), 0);
-	r = region(0, 7, 64 * MiB, MiB, HVA(7), 0);
+	r = test_region(0, 7, 64 * MiB, MiB, HVA(7), 0);
 	ck_assert_int_eq(memslot_vm_adopt(f.vm, &r), -EBUSY);
 	memslot_txn_abort(txn);
 }
@@ -310,7 +310,7 @@ START_TEST(full_table)
 	ck_assert_uint_eq(caps.nr_slots, 32764);
 	ck_assert_int_eq(memslot_txn_begin(f.vm, &txn), 0);
 	for (uint32_t i = 0; i < caps.nr_slots; i++) {
-		struct memslot_region r = region(0, MEMSLOT_ANY_SLOT,
+		struct memslot_region r = test_region(0, MEMSLOT_ANY_SLOT,
 						 (uint64_t)i * PAGE, PAGE,
 						 HVA(1) + (uint64_t)i * PAGE, 0);
 		uint16_t id;
@@ -323,7 +323,7 @@ START_TEST(full_table)
 	ck_assert_int_eq(memslot_vm_count(f.vm), 32764);
 	ck_assert_int_eq(sim_slot_count(f.sim), 32764);
 	/* the other address space is independent */
-	struct memslot_region r = region(1, MEMSLOT_ANY_SLOT, 0, PAGE, HVA(2), 0);
+	struct memslot_region r = test_region(1, MEMSLOT_ANY_SLOT, 0, PAGE, HVA(2), 0);
 	uint16_t id;
 	ck_assert_int_eq(memslot_txn_begin(f.vm, &txn), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, &id), 0);

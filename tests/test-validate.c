@@ -20,12 +20,12 @@ static void setup_slots(void)
 	struct memslot_caps caps = { .sz = sizeof(caps) };
 
 	ck_assert_int_eq(memslot_vm_caps(f.vm, &caps), 0);
-	commit_add(&f, region(0, 0, 1 * MiB, 1 * MiB, HVA(0), 0));
-	commit_add(&f, region(0, 5, 16 * MiB, 2 * MiB, HVA(1),
+	commit_add(&f, test_region(0, 0, 1 * MiB, 1 * MiB, HVA(0), 0));
+	commit_add(&f, test_region(0, 5, 16 * MiB, 2 * MiB, HVA(1),
 			      MEMSLOT_LOG_DIRTY_PAGES));
 	if (caps.nr_as > 1)
-		commit_add(&f, region(1, 7, 1 * MiB, 1 * MiB, HVA(2), 0));
-	commit_add(&f, region(0, 9, 64 * MiB, 1 * MiB, HVA(3), MEMSLOT_READONLY));
+		commit_add(&f, test_region(1, 7, 1 * MiB, 1 * MiB, HVA(2), 0));
+	commit_add(&f, test_region(0, 9, 64 * MiB, 1 * MiB, HVA(3), MEMSLOT_READONLY));
 }
 
 static void setup_default(void)
@@ -113,50 +113,50 @@ static void expect(struct memslot_region r, int want)
 
 START_TEST(rule_b_slot_id_range)
 {
-	expect(region(0, 32764, 0, PAGE, HVA(9), 0), -EINVAL);
-	expect(region(0, 32763, 0, PAGE, HVA(9), 0), 0);
+	expect(test_region(0, 32764, 0, PAGE, HVA(9), 0), -EINVAL);
+	expect(test_region(0, 32763, 0, PAGE, HVA(9), 0), 0);
 }
 END_TEST
 
 START_TEST(rule_d1_flags)
 {
-	expect(region(0, 1, 0, PAGE, HVA(9), 1u << 3), -EINVAL);
-	expect(region(0, 1, 0, PAGE, HVA(9), 1u << 31), -EINVAL);
+	expect(test_region(0, 1, 0, PAGE, HVA(9), 1u << 3), -EINVAL);
+	expect(test_region(0, 1, 0, PAGE, HVA(9), 1u << 31), -EINVAL);
 	/* guest_memfd needs a private-memory VM */
-	expect(region(0, 1, 0, PAGE, HVA(9), MEMSLOT_GUEST_MEMFD), -EINVAL);
-	expect(region(0, 1, 0, PAGE, HVA(9),
+	expect(test_region(0, 1, 0, PAGE, HVA(9), MEMSLOT_GUEST_MEMFD), -EINVAL);
+	expect(test_region(0, 1, 0, PAGE, HVA(9),
 		      MEMSLOT_READONLY | MEMSLOT_LOG_DIRTY_PAGES), 0);
 }
 END_TEST
 
 START_TEST(rule_d3_d4_d5_alignment)
 {
-	expect(region(0, 1, 0, PAGE - 1, HVA(9), 0), -EINVAL);
-	expect(region(0, 1, 0, PAGE + 1, HVA(9), 0), -EINVAL);
-	expect(region(0, 1, 512, PAGE, HVA(9), 0), -EINVAL);
-	expect(region(0, 1, 0, PAGE, HVA(9) + 8, 0), -EINVAL);
+	expect(test_region(0, 1, 0, PAGE - 1, HVA(9), 0), -EINVAL);
+	expect(test_region(0, 1, 0, PAGE + 1, HVA(9), 0), -EINVAL);
+	expect(test_region(0, 1, 512, PAGE, HVA(9), 0), -EINVAL);
+	expect(test_region(0, 1, 0, PAGE, HVA(9) + 8, 0), -EINVAL);
 	/* access_ok: beyond the user address space, wrapping, on a delete */
-	expect(region(0, 1, 0, PAGE, 1ull << 63, 0), -EINVAL);
-	expect(region(0, 1, 0, 2 * PAGE, ~0ull - PAGE + 1, 0), -EINVAL);
-	expect(region(0, 0, 1 * MiB, 0, 1ull << 63, 0), -EINVAL);
+	expect(test_region(0, 1, 0, PAGE, 1ull << 63, 0), -EINVAL);
+	expect(test_region(0, 1, 0, 2 * PAGE, ~0ull - PAGE + 1, 0), -EINVAL);
+	expect(test_region(0, 0, 1 * MiB, 0, 1ull << 63, 0), -EINVAL);
 	/* below TASK_SIZE_MAX - PAGE is user space on every x86_64 host */
-	expect(region(0, 1, 0, PAGE, (1ull << 47) - 3 * PAGE, 0), 0);
+	expect(test_region(0, 1, 0, PAGE, (1ull << 47) - 3 * PAGE, 0), 0);
 }
 END_TEST
 
 START_TEST(rule_d7_address_space)
 {
-	expect(region(2, 1, 0, PAGE, HVA(9), 0), -EINVAL);
-	expect(region(0xffff, 1, 0, PAGE, HVA(9), 0), -EINVAL);
-	expect(region(1, 1, 0, PAGE, HVA(9), 0), 0);
+	expect(test_region(2, 1, 0, PAGE, HVA(9), 0), -EINVAL);
+	expect(test_region(0xffff, 1, 0, PAGE, HVA(9), 0), -EINVAL);
+	expect(test_region(1, 1, 0, PAGE, HVA(9), 0), 0);
 }
 END_TEST
 
 START_TEST(rule_d8_gpa_wrap)
 {
 	/* an end of exactly 2^64 wraps to 0 */
-	expect(region(0, 1, ~0ull - PAGE + 1, PAGE, HVA(9), 0), -EINVAL);
-	expect(region(0, 1, ~0ull - 4 * PAGE + 1, 2 * PAGE, HVA(9), 0), 0);
+	expect(test_region(0, 1, ~0ull - PAGE + 1, PAGE, HVA(9), 0), -EINVAL);
+	expect(test_region(0, 1, ~0ull - 4 * PAGE + 1, 2 * PAGE, HVA(9), 0), 0);
 }
 END_TEST
 
@@ -164,15 +164,15 @@ START_TEST(rule_d9_max_pages)
 {
 	uint64_t max = 0x7fffffffull * PAGE;
 
-	expect(region(0, 1, 1ull << 44, max + PAGE, HVA(16), 0), -EINVAL);
-	expect(region(0, 1, 1ull << 44, max, HVA(16), 0), 0);
+	expect(test_region(0, 1, 1ull << 44, max + PAGE, HVA(16), 0), -EINVAL);
+	expect(test_region(0, 1, 1ull << 44, max, HVA(16), 0), 0);
 }
 END_TEST
 
 START_TEST(rule_e1_delete_missing)
 {
-	expect(region(0, 1, 0, 0, HVA(9), 0), -EINVAL);
-	expect(region(0, 0, 0, 0, HVA(9), 0), 0);   /* fields need not match */
+	expect(test_region(0, 1, 0, 0, HVA(9), 0), -EINVAL);
+	expect(test_region(0, 0, 0, 0, HVA(9), 0), 0);   /* fields need not match */
 	ck_assert_int_eq(memslot_vm_find(f.vm, 0, 0, &(struct memslot_region){
 		.sz = sizeof(struct memslot_region) }), -ENOENT);
 }
@@ -180,10 +180,10 @@ END_TEST
 
 START_TEST(rule_e6_immutable_fields)
 {
-	expect(region(0, 0, 1 * MiB, 2 * MiB, HVA(0), 0), -EINVAL);     /* resize */
-	expect(region(0, 0, 1 * MiB, 1 * MiB, HVA(8), 0), -EINVAL);     /* hva */
-	expect(region(0, 0, 1 * MiB, 1 * MiB, HVA(0), MEMSLOT_READONLY), -EINVAL);
-	expect(region(0, 9, 64 * MiB, 1 * MiB, HVA(3), 0), -EINVAL);    /* RO off */
+	expect(test_region(0, 0, 1 * MiB, 2 * MiB, HVA(0), 0), -EINVAL);     /* resize */
+	expect(test_region(0, 0, 1 * MiB, 1 * MiB, HVA(8), 0), -EINVAL);     /* hva */
+	expect(test_region(0, 0, 1 * MiB, 1 * MiB, HVA(0), MEMSLOT_READONLY), -EINVAL);
+	expect(test_region(0, 9, 64 * MiB, 1 * MiB, HVA(3), 0), -EINVAL);    /* RO off */
 }
 END_TEST
 
@@ -194,33 +194,33 @@ START_TEST(rule_e7_move_flags_noop)
 
 	/* an identical re-issue is accepted and sends nothing */
 	ck_assert_int_eq(memslot_txn_begin(f.vm, &txn), 0);
-	struct memslot_region same = region(0, 0, 1 * MiB, 1 * MiB, HVA(0), 0);
+	struct memslot_region same = test_region(0, 0, 1 * MiB, 1 * MiB, HVA(0), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &same, NULL), 0);
 	ck_assert_int_eq(memslot_txn_commit(txn, &err), 0);
 	ck_assert_uint_eq(err.issued, 0);
-	expect(region(0, 0, 4 * MiB, 1 * MiB, HVA(0), 0), 0);              /* move */
-	expect(region(0, 0, 4 * MiB, 1 * MiB, HVA(0),
+	expect(test_region(0, 0, 4 * MiB, 1 * MiB, HVA(0), 0), 0);              /* move */
+	expect(test_region(0, 0, 4 * MiB, 1 * MiB, HVA(0),
 		      MEMSLOT_LOG_DIRTY_PAGES), 0);                          /* flags */
-	expect(region(0, 0, 8 * MiB, 1 * MiB, HVA(0), 0), 0);    /* move + flags */
+	expect(test_region(0, 0, 8 * MiB, 1 * MiB, HVA(0), 0), 0);    /* move + flags */
 }
 END_TEST
 
 START_TEST(rule_f_overlap)
 {
 	/* one page into slot 0 from either side */
-	expect(region(0, 1, 1 * MiB - PAGE, 2 * PAGE, HVA(9), 0), -EEXIST);
-	expect(region(0, 1, 2 * MiB - PAGE, 2 * PAGE, HVA(9), 0), -EEXIST);
+	expect(test_region(0, 1, 1 * MiB - PAGE, 2 * PAGE, HVA(9), 0), -EEXIST);
+	expect(test_region(0, 1, 2 * MiB - PAGE, 2 * PAGE, HVA(9), 0), -EEXIST);
 	/* a slot inside another, and one around it */
-	expect(region(0, 1, 1 * MiB + PAGE, PAGE, HVA(9), 0), -EEXIST);
-	expect(region(0, 1, 0, 4 * MiB, HVA(9), 0), -EEXIST);
+	expect(test_region(0, 1, 1 * MiB + PAGE, PAGE, HVA(9), 0), -EEXIST);
+	expect(test_region(0, 1, 0, 4 * MiB, HVA(9), 0), -EEXIST);
 	/* the other address space does not count; adjacency is fine */
-	expect(region(1, 1, 16 * MiB, PAGE, HVA(9), 0), 0);
-	expect(region(0, 2, 1 * MiB - PAGE, PAGE, HVA(10), 0), 0);
-	expect(region(0, 3, 2 * MiB, PAGE, HVA(11), 0), 0);
+	expect(test_region(1, 1, 16 * MiB, PAGE, HVA(9), 0), 0);
+	expect(test_region(0, 2, 1 * MiB - PAGE, PAGE, HVA(10), 0), 0);
+	expect(test_region(0, 3, 2 * MiB, PAGE, HVA(11), 0), 0);
 	/* a move may overlap its own old range, not another slot */
-	expect(region(0, 5, 16 * MiB + PAGE, 2 * MiB, HVA(1),
+	expect(test_region(0, 5, 16 * MiB + PAGE, 2 * MiB, HVA(1),
 		      MEMSLOT_LOG_DIRTY_PAGES), 0);
-	expect(region(0, 5, 1 * MiB + PAGE, 2 * MiB, HVA(1),
+	expect(test_region(0, 5, 1 * MiB + PAGE, 2 * MiB, HVA(1),
 		      MEMSLOT_LOG_DIRTY_PAGES), -EEXIST);
 }
 END_TEST
@@ -228,11 +228,11 @@ END_TEST
 START_TEST(rule_order_sanity_before_overlap)
 {
 	/* overlapping and unaligned: the sanity check comes first */
-	expect(region(0, 1, 1 * MiB + 512, PAGE, HVA(9), 0), -EINVAL);
+	expect(test_region(0, 1, 1 * MiB + 512, PAGE, HVA(9), 0), -EINVAL);
 	/* overlapping and a bad id */
-	expect(region(0, 40000, 1 * MiB, PAGE, HVA(9), 0), -EINVAL);
+	expect(test_region(0, 40000, 1 * MiB, PAGE, HVA(9), 0), -EINVAL);
 	/* overlapping a slot and changing its own size */
-	expect(region(0, 0, 16 * MiB, 3 * MiB, HVA(0), 0), -EINVAL);
+	expect(test_region(0, 0, 16 * MiB, 3 * MiB, HVA(0), 0), -EINVAL);
 }
 END_TEST
 
@@ -244,19 +244,19 @@ START_TEST(rule_pending_view)
 	ck_assert_int_eq(memslot_txn_begin(f.vm, &txn), 0);
 	/* the range of a slot deleted earlier in the transaction is free */
 	ck_assert_int_eq(memslot_txn_delete(txn, 0, 0), 0);
-	r = region(0, 1, 1 * MiB, 2 * PAGE, HVA(9), 0);
+	r = test_region(0, 1, 1 * MiB, 2 * PAGE, HVA(9), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
 	/* a slot created earlier in the transaction counts */
-	r = region(0, 2, 1 * MiB + PAGE, PAGE, HVA(10), 0);
+	r = test_region(0, 2, 1 * MiB + PAGE, PAGE, HVA(10), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), -EEXIST);
 	/* a moved slot frees its old range and takes the new one */
 	ck_assert_int_eq(memslot_txn_move(txn, 0, 5, 128 * MiB), 0);
-	r = region(0, 2, 16 * MiB, PAGE, HVA(10), 0);
+	r = test_region(0, 2, 16 * MiB, PAGE, HVA(10), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
-	r = region(0, 3, 128 * MiB, PAGE, HVA(11), 0);
+	r = test_region(0, 3, 128 * MiB, PAGE, HVA(11), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), -EEXIST);
 	/* the deleted id may be reused explicitly, with the new rules */
-	r = region(0, 0, 32 * MiB, 4 * MiB, HVA(12), MEMSLOT_READONLY);
+	r = test_region(0, 0, 32 * MiB, 4 * MiB, HVA(12), MEMSLOT_READONLY);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
 	ck_assert_int_eq(memslot_txn_count(txn), 5);
 	ck_assert_int_eq(memslot_txn_commit(txn, NULL), 0);
@@ -267,9 +267,9 @@ END_TEST
 START_TEST(rule_library_ids)
 {
 	ck_assert_int_eq(memslot_vm_reserve(f.vm, 0, 20), 0);
-	expect(region(0, 20, 0, PAGE, HVA(9), 0), -EBUSY);
+	expect(test_region(0, 20, 0, PAGE, HVA(9), 0), -EBUSY);
 	ck_assert_int_eq(memslot_vm_unreserve(f.vm, 0, 20), 0);
-	expect(region(0, 20, 0, PAGE, HVA(9), 0), 0);
+	expect(test_region(0, 20, 0, PAGE, HVA(9), 0), 0);
 }
 END_TEST
 
@@ -304,32 +304,32 @@ END_TEST
 
 START_TEST(rule_a2_v1_flag_mask)
 {
-	struct memslot_region r = region(0, 1, 0, PAGE, HVA(9),
+	struct memslot_region r = test_region(0, 1, 0, PAGE, HVA(9),
 					 MEMSLOT_GUEST_MEMFD);
 
 	expect(r, -EINVAL);
-	expect(region(0, 1, 0, PAGE, HVA(9), 1u << 5), -EINVAL);
-	expect(region(0, 1, 0, PAGE, HVA(9), MEMSLOT_READONLY), 0);
+	expect(test_region(0, 1, 0, PAGE, HVA(9), 1u << 5), -EINVAL);
+	expect(test_region(0, 1, 0, PAGE, HVA(9), MEMSLOT_READONLY), 0);
 }
 END_TEST
 
 START_TEST(rule_no_readonly)
 {
-	expect(region(0, 1, 0, PAGE, HVA(9), MEMSLOT_READONLY), -EINVAL);
-	expect(region(0, 1, 0, PAGE, HVA(9), MEMSLOT_LOG_DIRTY_PAGES), 0);
+	expect(test_region(0, 1, 0, PAGE, HVA(9), MEMSLOT_READONLY), -EINVAL);
+	expect(test_region(0, 1, 0, PAGE, HVA(9), MEMSLOT_LOG_DIRTY_PAGES), 0);
 }
 END_TEST
 
 START_TEST(rule_one_address_space)
 {
-	expect(region(1, 1, 0, PAGE, HVA(9), 0), -EINVAL);
+	expect(test_region(1, 1, 0, PAGE, HVA(9), 0), -EINVAL);
 }
 END_TEST
 
 static struct memslot_region gmem(uint16_t slot, uint64_t gpa, uint64_t size,
 				  uint64_t off, int fd, uint32_t extra)
 {
-	struct memslot_region r = region(0, slot, gpa, size, HVA(20 + slot),
+	struct memslot_region r = test_region(0, slot, gpa, size, HVA(20 + slot),
 					 MEMSLOT_GUEST_MEMFD | extra);
 
 	r.guest_memfd = fd;
@@ -353,11 +353,11 @@ START_TEST(rule_guest_memfd)
 	expect(gmem(1, 0, PAGE, 0, GMEM_FD, 0), -EINVAL);
 	expect(gmem(1, 4 * MiB, PAGE, 0, GMEM_FD, 0), -EINVAL);
 	/* E5: clearing guest_memfd (a use-after-free in 6.8 to 6.12) */
-	expect(region(0, 1, 0, PAGE, HVA(21), 0), -EINVAL);
+	expect(test_region(0, 1, 0, PAGE, HVA(21), 0), -EINVAL);
 	/* E4 on a normal slot */
 	expect(gmem(0, 1 * MiB, 1 * MiB, 0, GMEM_FD, 0), -EINVAL);
 	/* the only change allowed: delete */
-	expect(region(0, 1, 0, 0, HVA(21), 0), 0);
+	expect(test_region(0, 1, 0, 0, HVA(21), 0), 0);
 }
 END_TEST
 

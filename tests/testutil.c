@@ -45,22 +45,6 @@ void fixture_fini(struct fixture *f)
 	memslot_sim_free(f->sim);
 }
 
-struct memslot_region region(uint16_t as_id, uint16_t slot, uint64_t gpa,
-			     uint64_t size, uint64_t hva, uint32_t flags)
-{
-	struct memslot_region r = {
-		.sz = sizeof(r),
-		.as_id = as_id,
-		.slot = slot,
-		.flags = flags,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = hva,
-		.guest_memfd = -1,
-	};
-	return r;
-}
-
 struct table {
 	struct memslot_region r[512];
 	int n;
@@ -75,14 +59,6 @@ static int collect(const struct memslot_region *r, void *opaque)
 	return 0;
 }
 
-static bool same(const struct memslot_region *a, const struct memslot_region *b)
-{
-	return a->as_id == b->as_id && a->slot == b->slot &&
-	       a->flags == b->flags && a->guest_phys_addr == b->guest_phys_addr &&
-	       a->memory_size == b->memory_size &&
-	       a->userspace_addr == b->userspace_addr;
-}
-
 void assert_view_matches(const struct fixture *f)
 {
 	static struct table view, kernel;
@@ -93,7 +69,7 @@ void assert_view_matches(const struct fixture *f)
 	ck_assert_int_eq(view.n, memslot_vm_count(f->vm));
 	ck_assert_int_eq(view.n, kernel.n);
 	for (int i = 0; i < view.n; i++)
-		ck_assert_msg(same(&view.r[i], &kernel.r[i]),
+		ck_assert_msg(test_region_eq(&view.r[i], &kernel.r[i]),
 			      "slot %u/%u: view gpa %#llx size %#llx flags %u, "
 			      "kernel %u/%u gpa %#llx size %#llx flags %u",
 			      view.r[i].as_id, view.r[i].slot,

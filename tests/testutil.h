@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "libmemslot/libmemslot.h"
+#include "region.h"
 
 #define PAGE 4096ull
 #define MiB (1024ull * 1024)
@@ -26,8 +27,6 @@ void fixture_init(struct fixture *f, const struct memslot_sim_opts *sim_opts,
 		  int mode, uint32_t vm_flags);
 void fixture_fini(struct fixture *f);
 
-struct memslot_region region(uint16_t as_id, uint16_t slot, uint64_t gpa,
-			     uint64_t size, uint64_t hva, uint32_t flags);
 
 /* Fails the test unless the vm view equals the simulated kernel's table. */
 void assert_view_matches(const struct fixture *f);

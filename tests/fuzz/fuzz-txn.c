@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "libmemslot/libmemslot.h"
+#include "region.h"
 #include "internal.h"     /* memslot_user_addr_limit() */
 #include "kvm-compat.h"
 
@@ -118,17 +119,6 @@ static struct memslot_region norm(const struct memslot_region *in,
 	return r;
 }
 
-static bool same_region(const struct memslot_region *a,
-			const struct memslot_region *b)
-{
-	return a->as_id == b->as_id && a->slot == b->slot &&
-	       a->flags == b->flags &&
-	       a->guest_phys_addr == b->guest_phys_addr &&
-	       a->memory_size == b->memory_size &&
-	       a->userspace_addr == b->userspace_addr &&
-	       a->guest_memfd_offset == b->guest_memfd_offset &&
-	       a->guest_memfd == b->guest_memfd;
-}
 
 struct collect {
 	struct model *m;
@@ -182,7 +172,7 @@ static bool model_eq(const struct model *a, const struct model *b,
 			const struct mslot *x = &a->s[as][id], *y = &b->s[as][id];
 
 			if (x->present != y->present ||
-			    (x->present && !same_region(&x->r, &y->r))) {
+			    (x->present && !test_region_eq(&x->r, &y->r))) {
 				snprintf(why, len,
 					 "slot %u:%u: %s gpa %#llx size %#llx flags %#x"
 					 " vs %s gpa %#llx size %#llx flags %#x",
@@ -415,7 +405,7 @@ static bool opens_hole(const struct fz *f)
 					((x->flags ^ y->flags) & MEMSLOT_READONLY) ||
 					((x->flags | y->flags) & MEMSLOT_GUEST_MEMFD);
 
-				if (same_region(x, y) ||
+				if (test_region_eq(x, y) ||
 				    (!replace && x->guest_phys_addr == y->guest_phys_addr))
 					continue;
 			}
@@ -426,7 +416,7 @@ static bool opens_hole(const struct fz *f)
 				const struct memslot_region *p = &bf->r;
 
 				if (!bf->present ||
-				    (bo->present && same_region(&bo->r, p)))
+				    (bo->present && test_region_eq(&bo->r, p)))
 					continue;
 				if (bo->present && !(
 				    bo->r.memory_size != p->memory_size ||
@@ -452,7 +442,7 @@ static bool canon_gmem(const struct fz *f)
 			const struct mslot *p = &f->pending.s[as][id];
 
 			if (o->present == p->present &&
-			    (!o->present || same_region(&o->r, &p->r)))
+			    (!o->present || test_region_eq(&o->r, &p->r)))
 				continue;
 			if ((o->present && (o->r.flags & MEMSLOT_GUEST_MEMFD)) ||
 			    (p->present && (p->r.flags & MEMSLOT_GUEST_MEMFD)))
@@ -1011,7 +1001,7 @@ static void op_lookup(struct fz *f)
 			memset((char *)&full + sz, 0, sizeof(full) - sz);
 			full = norm(&full, full.as_id, full.slot);
 			if (sz >= offsetof(struct memslot_region, flags))
-				CHECK(same_region(&got, &full), "find %u:%u differs",
+				CHECK(test_region_eq(&got, &full), "find %u:%u differs",
 				      as_id, id);
 		}
 		for (size_t i = sz; i < sizeof(out); i++)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "libmemslot/libmemslot.h"
+#include "region.h"
 
 #define PAGE 4096ull
 #define HVA(n) (0x10000000000ull + (uint64_t)(n) * 0x40000000ull)
@@ -56,25 +57,13 @@ static inline void table_of_vm(const struct memslot_vm *vm, struct table *t)
 	ck_assert(!t->overflow);
 }
 
-static inline bool region_eq(const struct memslot_region *a,
-			     const struct memslot_region *b)
-{
-	return a->as_id == b->as_id && a->slot == b->slot &&
-	       a->flags == b->flags &&
-	       a->guest_phys_addr == b->guest_phys_addr &&
-	       a->memory_size == b->memory_size &&
-	       a->userspace_addr == b->userspace_addr &&
-	       a->guest_memfd_offset == b->guest_memfd_offset &&
-	       a->guest_memfd == b->guest_memfd;
-}
-
 /* Index of the first difference, or -1 when equal. */
 static inline int table_diff(const struct table *a, const struct table *b)
 {
 	int i;
 
 	for (i = 0; i < a->n && i < b->n; i++)
-		if (!region_eq(&a->r[i], &b->r[i]))
+		if (!test_region_eq(&a->r[i], &b->r[i]))
 			return i;
 	return a->n == b->n ? -1 : i;
 }
@@ -95,24 +84,6 @@ static inline void assert_view_eq_sim(const struct memslot_vm *vm,
 	table_of_sim(sim, &k);
 	assert_tables_eq(&v, &k, "view vs sim");
 	ck_assert_int_eq(memslot_vm_count(vm), v.n);
-}
-
-static inline struct memslot_region rel_region(uint16_t as_id, uint16_t slot,
-					       uint64_t gpa, uint64_t size,
-					       uint64_t hva, uint32_t flags)
-{
-	struct memslot_region r;
-
-	memset(&r, 0, sizeof(r));
-	r.sz = sizeof(r);
-	r.as_id = as_id;
-	r.slot = slot;
-	r.flags = flags;
-	r.guest_phys_addr = gpa;
-	r.memory_size = size;
-	r.userspace_addr = hva;
-	r.guest_memfd = -1;
-	return r;
 }
 
 static inline long kernel_ioctls(const struct memslot_sim *sim)

@@ -254,10 +254,10 @@ static void encode(struct sc *s)
 
 static void build_first(struct sc *s)
 {
-	add(s, rel_region(0, MEMSLOT_ANY_SLOT, GPA(10), 2 * PAGE, HVA(10), 0), 0);
-	add(s, rel_region(0, MEMSLOT_ANY_SLOT, GPA(11), PAGE, HVA(11), 0), 3);
-	add(s, rel_region(0, 450, GPA(12), PAGE, HVA(12), 0), 450);
-	add(s, rel_region(1, MEMSLOT_ANY_SLOT, GPA(10), PAGE, HVA(13), 0), 0);
+	add(s, test_region(0, MEMSLOT_ANY_SLOT, GPA(10), 2 * PAGE, HVA(10), 0), 0);
+	add(s, test_region(0, MEMSLOT_ANY_SLOT, GPA(11), PAGE, HVA(11), 0), 3);
+	add(s, test_region(0, 450, GPA(12), PAGE, HVA(12), 0), 450);
+	add(s, test_region(1, MEMSLOT_ANY_SLOT, GPA(10), PAGE, HVA(13), 0), 0);
 	TRY(s, memslot_txn_delete(s->txn, 0, 200), 0);
 	s->count++;
 	TRY(s, memslot_txn_move(s->txn, 0, 300, GPA(20)), 0);
@@ -268,14 +268,14 @@ static void build_first(struct sc *s)
 	encode(s);
 	/* Enough ids to grow the transaction's arrays a few times. */
 	for (int i = 0; i < 40; i++)
-		add(s, rel_region(0, MEMSLOT_ANY_SLOT, GPA(100 + i), PAGE,
+		add(s, test_region(0, MEMSLOT_ANY_SLOT, GPA(100 + i), PAGE,
 				  HVA(100 + i), 0), -1);
 	encode(s);
 }
 
 static void build_second(struct sc *s)
 {
-	struct memslot_region r = rel_region(0, 1, GPA(1), 4 * PAGE, HVA(1), 0);
+	struct memslot_region r = test_region(0, 1, GPA(1), 4 * PAGE, HVA(1), 0);
 
 	/* Replace slot 1 (size change: delete and create) and move 300 back. */
 	TRY(s, memslot_txn_delete(s->txn, 0, 1), 0);
@@ -325,10 +325,10 @@ static void scenario(struct sc *s)
 	}
 	{
 		struct memslot_region a[] = {
-			rel_region(0, 1, GPA(1), PAGE, HVA(1), 0),
-			rel_region(0, 200, GPA(2), PAGE, HVA(200), 0),
-			rel_region(0, 300, GPA(3), 2 * PAGE, HVA(300), 0),
-			rel_region(1, 5, GPA(1), PAGE, HVA(5), 0),
+			test_region(0, 1, GPA(1), PAGE, HVA(1), 0),
+			test_region(0, 200, GPA(2), PAGE, HVA(200), 0),
+			test_region(0, 300, GPA(3), 2 * PAGE, HVA(300), 0),
+			test_region(1, 5, GPA(1), PAGE, HVA(5), 0),
 		};
 
 		for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++) {
@@ -351,7 +351,7 @@ static void scenario(struct sc *s)
 	/* An aborted transaction. */
 	begin(s);
 	for (int i = 0; i < 20; i++)
-		add(s, rel_region(1, MEMSLOT_ANY_SLOT, GPA(200 + i), PAGE,
+		add(s, test_region(1, MEMSLOT_ANY_SLOT, GPA(200 + i), PAGE,
 				  HVA(200 + i), 0), -1);
 	TRY(s, memslot_txn_delete(s->txn, 1, 5), 0);
 	s->count++;
@@ -361,7 +361,7 @@ static void scenario(struct sc *s)
 
 	/* Freed with a transaction open. */
 	begin(s);
-	add(s, rel_region(0, MEMSLOT_ANY_SLOT, GPA(300), PAGE, HVA(300), 0), -1);
+	add(s, test_region(0, MEMSLOT_ANY_SLOT, GPA(300), PAGE, HVA(300), 0), -1);
 	LIBV(memslot_vm_free(s->vm));
 	s->vm = NULL;
 	s->txn = NULL;

@@ -55,15 +55,15 @@ static void setup(void)
 	o = vm_opts();
 	ck_assert_int_eq(memslot_vm_new(-1, &o, &vm), 0);
 	ck_assert_int_eq(memslot_txn_begin(vm, &txn), 0);
-	r = rel_region(0, 0, 0, PAGE, HVA(0), 0);
+	r = test_region(0, 0, 0, PAGE, HVA(0), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
-	r = rel_region(0, 1, 0x100000, 4 * PAGE, HVA(1), 0);
+	r = test_region(0, 1, 0x100000, 4 * PAGE, HVA(1), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
-	r = rel_region(1, 0, 0, PAGE, HVA(2), 0);
+	r = test_region(1, 0, 0, PAGE, HVA(2), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
 	ck_assert_int_eq(memslot_txn_commit(txn, NULL), 0);
 	ck_assert_int_eq(memslot_txn_begin(vm, &txn), 0);
-	r = rel_region(0, 2, 0x200000, PAGE, HVA(3), 0);
+	r = test_region(0, 2, 0x200000, PAGE, HVA(3), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, NULL), 0);
 	table_of_sim(sim, &before);
 }
@@ -91,7 +91,7 @@ static void unchanged(void)
 
 static void txn_still_works(void)
 {
-	struct memslot_region r = rel_region(0, MEMSLOT_ANY_SLOT, 0x300000, PAGE,
+	struct memslot_region r = test_region(0, MEMSLOT_ANY_SLOT, 0x300000, PAGE,
 					     HVA(4), 0);
 	uint16_t id;
 
@@ -250,7 +250,7 @@ START_TEST(vm_adopt_bad)
 		struct memslot_region r;
 		uint64_t tail;
 	} big;
-	struct memslot_region r = rel_region(0, 10, 0x800000, PAGE, HVA(10), 0);
+	struct memslot_region r = test_region(0, 10, 0x800000, PAGE, HVA(10), 0);
 
 	/* With the transaction open. */
 	ck_assert_int_eq(memslot_vm_adopt(vm, &r), -EBUSY);
@@ -288,10 +288,10 @@ START_TEST(vm_adopt_bad)
 	ck_assert_int_eq(memslot_vm_adopt(vm, &r), -EEXIST);
 	r.guest_phys_addr = ~0ull - PAGE + 1;   /* wraps */
 	ck_assert_int_eq(memslot_vm_adopt(vm, &r), -EINVAL);
-	r = rel_region(0, 0, 0, PAGE, HVA(0), 0);  /* slot 0 as it is */
+	r = test_region(0, 0, 0, PAGE, HVA(0), 0);  /* slot 0 as it is */
 	ck_assert_int_eq(memslot_vm_adopt(vm, &r), -EEXIST);
 	ck_assert_int_eq(memslot_vm_reserve(vm, 0, 10), 0);
-	r = rel_region(0, 10, 0x800000, PAGE, HVA(10), 0);
+	r = test_region(0, 10, 0x800000, PAGE, HVA(10), 0);
 	ck_assert_int_eq(memslot_vm_adopt(vm, &r), -EBUSY);
 	assert_view_eq_sim(vm, sim);
 	ck_assert_int_eq(memslot_vm_count(vm), 3);
@@ -358,7 +358,7 @@ static void add_refused(struct memslot_region r, int want, int line)
 
 START_TEST(txn_add_bad)
 {
-	const struct memslot_region ok = rel_region(0, 5, 0x400000, PAGE,
+	const struct memslot_region ok = test_region(0, 5, 0x400000, PAGE,
 						    HVA(5), 0);
 	struct memslot_region r;
 	struct {
@@ -397,9 +397,9 @@ START_TEST(txn_add_bad)
 	r = ok; r.guest_phys_addr = 0x200000;            REFUSED(r, -EEXIST);
 	r = ok; r.memory_size = 0;                       REFUSED(r, -EINVAL);
 	/* Changing what an existing slot cannot change. */
-	r = rel_region(0, 1, 0x100000, 8 * PAGE, HVA(1), 0);   REFUSED(r, -EINVAL);
-	r = rel_region(0, 1, 0x100000, 4 * PAGE, HVA(9), 0);   REFUSED(r, -EINVAL);
-	r = rel_region(0, 1, 0x100000, 4 * PAGE, HVA(1), MEMSLOT_READONLY);
+	r = test_region(0, 1, 0x100000, 8 * PAGE, HVA(1), 0);   REFUSED(r, -EINVAL);
+	r = test_region(0, 1, 0x100000, 4 * PAGE, HVA(9), 0);   REFUSED(r, -EINVAL);
+	r = test_region(0, 1, 0x100000, 4 * PAGE, HVA(1), MEMSLOT_READONLY);
 	REFUSED(r, -EINVAL);
 	r = ok; r.slot = MEMSLOT_ANY_SLOT; r.as_id = 2;   REFUSED(r, -EINVAL);
 	ck_assert_int_eq(memslot_vm_reserve(vm, 0, 5), 0);
@@ -415,18 +415,18 @@ START_TEST(txn_add_enospc)
 	uint16_t id;
 
 	for (int i = 0; i < NR_SLOTS - 3; i++) {
-		r = rel_region(1, MEMSLOT_ANY_SLOT, (uint64_t)(i + 1) * PAGE, PAGE,
+		r = test_region(1, MEMSLOT_ANY_SLOT, (uint64_t)(i + 1) * PAGE, PAGE,
 			       HVA(100 + i), 0);
 		ck_assert_int_eq(memslot_txn_add(txn, &r, &id), 0);
 	}
 	/* Address space 1 is full (one committed slot plus 61 + 2 free). */
 	ck_assert_int_eq(memslot_txn_count(txn), NR_SLOTS - 2);
 	for (int i = 0; i < 2; i++) {
-		r = rel_region(1, MEMSLOT_ANY_SLOT, 0x100000 + (uint64_t)i * PAGE,
+		r = test_region(1, MEMSLOT_ANY_SLOT, 0x100000 + (uint64_t)i * PAGE,
 			       PAGE, HVA(200 + i), 0);
 		ck_assert_int_eq(memslot_txn_add(txn, &r, &id), 0);
 	}
-	r = rel_region(1, MEMSLOT_ANY_SLOT, 0x200000, PAGE, HVA(300), 0);
+	r = test_region(1, MEMSLOT_ANY_SLOT, 0x200000, PAGE, HVA(300), 0);
 	ck_assert_int_eq(memslot_txn_add(txn, &r, &id), -ENOSPC);
 	/* A deleted id is in quarantine: still no id for ANY. */
 	ck_assert_int_eq(memslot_txn_delete(txn, 1, 0), 0);
@@ -515,7 +515,7 @@ START_TEST(txn_commit_bad)
 	{
 		struct memslot_vm_opts o = vm_opts();
 		struct memslot_vm *v;
-		struct memslot_region r = rel_region(0, 9, 0x900000, PAGE, HVA(9), 0);
+		struct memslot_region r = test_region(0, 9, 0x900000, PAGE, HVA(9), 0);
 
 		o.mode = MEMSLOT_MODE_BATCH;
 		ck_assert_int_eq(memslot_vm_new(-1, &o, &v), 0);
@@ -547,7 +547,7 @@ static void hundred_thousand(int batch)
 	ck_assert_int_eq(memslot_vm_new(-1, &o, &vm), 0);
 	ck_assert_int_eq(memslot_txn_begin(vm, &txn), 0);
 	for (i = 0; i < nr; i++) {
-		r = rel_region(0, MEMSLOT_ANY_SLOT, (uint64_t)i * 2 * PAGE, PAGE,
+		r = test_region(0, MEMSLOT_ANY_SLOT, (uint64_t)i * 2 * PAGE, PAGE,
 			       HVA(0) + (uint64_t)i * PAGE, 0);
 		ck_assert_int_eq(memslot_txn_add(txn, &r, &id), 0);
 		ck_assert_int_eq(id, i);

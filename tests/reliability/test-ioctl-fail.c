@@ -109,13 +109,13 @@ static void env_init(struct env *e, bool region2, int mode, bool quiesce,
 	ck_assert_int_eq(memslot_vm_new(-1, &o, &e->vm), 0);
 	ck_assert_int_eq(memslot_txn_begin(e->vm, &e->txn), 0);
 	for (int i = 0; i < NR_INIT; i++) {
-		struct memslot_region r = rel_region(0, (uint16_t)i, GPA_INIT(i),
+		struct memslot_region r = test_region(0, (uint16_t)i, GPA_INIT(i),
 						     2 * PAGE, HVA(i), 0);
 
 		ck_assert_int_eq(memslot_txn_add(e->txn, &r, NULL), 0);
 	}
 	for (int i = 0; i < 4; i++) {
-		struct memslot_region r = rel_region(1, MEMSLOT_ANY_SLOT,
+		struct memslot_region r = test_region(1, MEMSLOT_ANY_SLOT,
 						     GPA_INIT(i), PAGE, HVA(i), 0);
 
 		ck_assert_int_eq(memslot_txn_add(e->txn, &r, &id), 0);
@@ -161,7 +161,7 @@ static void build(struct env *e, int n)
 			op = 2;
 		switch (op) {
 		case 0: {
-			struct memslot_region r = rel_region(i & 1, MEMSLOT_ANY_SLOT,
+			struct memslot_region r = test_region(i & 1, MEMSLOT_ANY_SLOT,
 				GPA_FREE(i), PAGE, HVA(100 + i), 0);
 
 			ck_assert_int_eq(memslot_txn_add(e->txn, &r, &id), 0);
@@ -189,7 +189,7 @@ static void build(struct env *e, int n)
 			struct memslot_region r;
 
 			id = (uint16_t)next++;
-			r = rel_region(0, id, GPA_INIT(id), 3 * PAGE, HVA(id), 0);
+			r = test_region(0, id, GPA_INIT(id), 3 * PAGE, HVA(id), 0);
 			ck_assert_int_eq(memslot_txn_delete(e->txn, 0, id), 0);
 			note(e, 0, id, true);
 			ck_assert_int_eq(memslot_txn_add(e->txn, &r, NULL), 0);
