@@ -59,7 +59,12 @@ _Static_assert(sizeof(struct slot) <= 88, "struct slot grew");
 
 #define slot_of(n) ((struct slot *)((char *)(n) - offsetof(struct slot, node)))
 
-struct slot_block;
+/* Slot records are allocated by blocks (table.c). */
+#define SLOTS_PER_BLOCK 63
+struct slot_block {
+	struct slot_block *next;
+	struct slot slots[SLOTS_PER_BLOCK];
+};
 
 /* Kinds of kernel request. */
 enum req_kind {

@@ -19,13 +19,6 @@
  * one malloc per block rather than one per change, and no malloc header
  * per record (88 bytes a slot).
  */
-#define SLOTS_PER_BLOCK 63
-
-struct slot_block {
-	struct slot_block *next;
-	struct slot slots[SLOTS_PER_BLOCK];
-};
-
 struct slot *slot_alloc(struct memslot_vm *vm)
 {
 	struct gpa_node *n = vm->free_nodes;
