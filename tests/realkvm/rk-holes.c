@@ -14,6 +14,15 @@
  * the vCPU to complete a read, so every phase has at least as many reads as
  * resizes.  Prints
  *   real-kvm-holes: kernel X: without quiesce N of M reads, with quiesce 0 of M reads
+ *
+ * With RK_MODE=batch (a kernel with KVM_SET_USER_MEMORY_REGION_LIST), phase
+ * 3 does the same resizes through MEMSLOT_MODE_BATCH commits on a new
+ * memslot_vm over the same VM (rk_guest_rebind()), with the quiesce
+ * callbacks installed but doing nothing: the library must never call them
+ * (a list opens no hole), every commit must issue exactly one ioctl, and
+ * the guest must see zero holes.  Then also prints
+ *   real-kvm-holes-batch: kernel X: batch 0 of Y reads, sequential N of M reads
+ * (sequential: phase 1, without quiesce).
  */
 #include <errno.h>
 #include <libmemslot/libmemslot.h>
@@ -124,7 +133,7 @@ static void resume(void *opaque)
 	pthread_mutex_unlock(&mu);
 }
 
-static int resize(unsigned npages)
+static int resize(unsigned npages, struct memslot_error *err)
 {
 	struct memslot_txn *t;
 	struct memslot_region r = rk_region(0, DATA_ID, 0, RK_WIN_GPA + DATA_PAGE * PG,
@@ -137,7 +146,7 @@ static int resize(unsigned npages)
 		memslot_txn_abort(t);
 		return e;
 	}
-	return memslot_txn_commit(t, NULL);
+	return memslot_txn_commit(t, err);
 }
 
 static void wait_reads(long target)
@@ -146,48 +155,59 @@ static void wait_reads(long target)
 		;
 }
 
-static int phase(int with_quiesce, unsigned n, long *nreads, long *nholes, double *secs)
+enum { SEQ_PLAIN, SEQ_QUIESCE, BATCH };
+static const char *const phase_name[] = {
+	"without quiesce", "with quiesce", "batch (no quiesce)",
+};
+
+static int phase(int kind, unsigned n, long *nreads, long *nholes, double *secs)
 {
 	long r0, h0, q0 = quiesce_calls, s0 = resume_calls;
-	unsigned i;
-	int fails = 0;
+	const char *name = phase_name[kind];
+	unsigned i, want_calls = kind == BATCH ? 0 : n;
+	int fails = 0, not_one = 0;
 	double t0;
 
-	quiesce_on = with_quiesce;
+	quiesce_on = kind == SEQ_QUIESCE;
 	wait_reads(atomic_load(&reads) + 20);   /* the guest is running */
 	r0 = atomic_load(&reads);
 	h0 = atomic_load(&holes);
 	t0 = rk_now();
 	for (i = 0; i < n && !atomic_load(&errors); i++) {
+		struct memslot_error err = { .sz = sizeof(err) };
 		long before = atomic_load(&reads);
 
-		if (resize(i & 1 ? 16 : 15))
+		if (resize(i & 1 ? 16 : 15, &err))
 			fails++;
+		not_one += kind == BATCH && err.issued != 1;
 		wait_reads(before + 1);
 	}
 	*secs = rk_now() - t0;
 	*nreads = atomic_load(&reads) - r0;
 	*nholes = atomic_load(&holes) - h0;
-	RK_CHECK(fails == 0, "%s quiesce: %d of %u resizes failed", with_quiesce ? "with" : "without",
-		 fails, n);
-	RK_CHECK(quiesce_calls - q0 == n && resume_calls - s0 == n,
-		 "%s quiesce: quiesce called %ld, resume %ld times for %u hole-opening commits",
-		 with_quiesce ? "with" : "without", quiesce_calls - q0, resume_calls - s0, n);
-	RK_CHECK(*nreads >= n, "%s quiesce: %ld reads during %u resizes",
-		 with_quiesce ? "with" : "without", *nreads, n);
+	RK_CHECK(fails == 0, "%s: %d of %u resizes failed", name, fails, n);
+	RK_CHECK(quiesce_calls - q0 == want_calls && resume_calls - s0 == want_calls,
+		 "%s: quiesce called %ld, resume %ld times for %u hole-opening commits "
+		 "(want %u)", name, quiesce_calls - q0, resume_calls - s0, n, want_calls);
+	if (kind == BATCH)
+		RK_CHECK(not_one == 0, "%s: every commit issued one ioctl (%d did not)", name,
+			 not_one);
+	RK_CHECK(*nreads >= n, "%s: %ld reads during %u resizes", name, *nreads, n);
 	return fails;
 }
 
 int main(void)
 {
-	struct memslot_vm_opts o = { .sz = sizeof(o), .quiesce = quiesce, .resume = resume };
+	struct memslot_vm_opts o = { .sz = sizeof(o), .mode = MEMSLOT_MODE_SEQUENTIAL,
+				     .quiesce = quiesce, .resume = resume };
+	int batch = rk_mode() == MEMSLOT_MODE_BATCH;
 	struct sigaction sa;
 	struct utsname u;
 	struct memslot_txn *t;
 	struct memslot_region r;
 	unsigned n = (unsigned)rk_env_ulong("RK_HOLE_RESIZES", 1000);
-	long r1, h1, r2, h2;
-	double s1, s2;
+	long r1, h1, r2, h2, r3 = 0, h3 = 0;
+	double s1, s2, s3 = 0;
 	int e;
 
 	uname(&u);
@@ -205,22 +225,39 @@ int main(void)
 
 	if (pthread_create(&vcpu_thread, NULL, vcpu_main, NULL))
 		rk_fatal("pthread_create");
-	phase(0, n, &r1, &h1, &s1);
-	phase(1, n, &r2, &h2, &s2);
+	phase(SEQ_PLAIN, n, &r1, &h1, &s1);
+	phase(SEQ_QUIESCE, n, &r2, &h2, &s2);
+	if (batch) {
+		o.mode = MEMSLOT_MODE_BATCH;
+		rk_guest_rebind(&g, &o);   /* no ioctl: the vCPU keeps reading */
+		if (RK_CHECK(g.caps.batch == 1 && g.caps.batch_usable == 1,
+			     "RK_MODE=batch: caps.batch %u, batch_usable %u (want 1)",
+			     g.caps.batch, g.caps.batch_usable))
+			phase(BATCH, n, &r3, &h3, &s3);
+	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	pthread_kill(vcpu_thread, SIGUSR1);
 	pthread_join(vcpu_thread, NULL);
 
 	printf("holes: without quiesce %ld holes in %ld reads (%.2f s); with quiesce %ld in %ld "
 	       "(%.2f s)\n", h1, r1, s1, h2, r2, s2);
+	if (batch)
+		printf("holes: batch (one list per resize, no quiesce) %ld holes in %ld reads "
+		       "(%.2f s)\n", h3, r3, s3);
 	RK_CHECK(errors == 0, "the vCPU saw only RAM reads and MMIO exits");
 	RK_CHECK(bad_values == 0, "every RAM read returned the marker (%ld did not)",
 		 (long)bad_values);
 	RK_CHECK(quiesce_fail == 0, "resume() always found the vCPU parked (%ld not)", quiesce_fail);
 	RK_CHECK(h1 > 0, "without quiesce the guest sees holes (%ld): the detector works", h1);
 	RK_CHECK(h2 == 0, "with quiesce the guest sees no hole (%ld)", h2);
+	if (batch)
+		RK_CHECK(h3 == 0 && r3 > 0, "batch: the guest sees no hole without quiesce "
+			 "(%ld in %ld reads)", h3, r3);
 	printf("real-kvm-holes: kernel %s: without quiesce %ld of %ld reads, with quiesce %ld of %ld reads\n",
 	       u.release, h1, r1, h2, r2);
+	if (batch)
+		printf("real-kvm-holes-batch: kernel %s: batch %ld of %ld reads, sequential %ld of "
+		       "%ld reads\n", u.release, h3, r3, h1, r1);
 	rk_guest_fini(&g);
 	return rk_finish("holes");
 }

@@ -289,7 +289,21 @@ int main(void)
 			rk_skip(1, "no KVM_CAP_X86_SMM: address space 1 is not there");
 		RK_CHECK(caps.readonly == 1, "caps.readonly");
 		RK_CHECK(caps.page_size == PG, "caps.page_size");
-		RK_CHECK(!caps.batch && !caps.batch_usable, "no batch ioctl on a released kernel");
+		{
+			/* The library's probe against the kernel's answer to the empty list. */
+			struct { uint32_t nent, flags; } empty = { 0, 0 };
+			int list = ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION_LIST, &empty) < 0 ? -errno : 0;
+
+			RK_CHECK(caps.batch == (list == 0) && caps.batch_usable == caps.batch,
+				 "caps.batch %u, batch_usable %u while the raw empty list gives %s",
+				 caps.batch, caps.batch_usable, rk_errname(list));
+			if (rk_mode() == MEMSLOT_MODE_BATCH)
+				RK_CHECK(list == 0, "RK_MODE=batch: the kernel has the batch ioctl "
+					 "(empty list: %s)", rk_errname(list));
+			else
+				RK_CHECK(list == -ENOTTY, "no batch ioctl on a released kernel (empty "
+					 "list: %s; RK_MODE=batch for kernel/)", rk_errname(list));
+		}
 		RK_CHECK(caps.guest_memfd == (uint32_t)gmem,
 			 "caps.guest_memfd %u = KVM_CAP_GUEST_MEMFD on the VM %d",
 			 caps.guest_memfd, gmem);

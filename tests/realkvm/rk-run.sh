@@ -11,12 +11,16 @@
 #
 # A program named *ex-* is an example (examples/*.c built statically): it
 # runs with MEMSLOT_EXAMPLE_BACKEND=kvm and is one check, passed when it
-# exits 0 and its first line is "backend: /dev/kvm".  Any other program
+# exits 0 and its first line is "backend: /dev/kvm".  With RK_MODE=batch
+# (a kernel with the batch ioctl, kernel/) an example is a second check:
+# it prints "mode: AUTO, so each commit is one KVM_SET_USER_MEMORY_REGION_LIST"
+# for its vm and never "commits are sequential" (MEMSLOT_MODE_AUTO picked
+# the batch path).  Any other program
 # reports "RK-TALLY passed=N failed=M [skipped=K]" (rk.c), and rk-diff
 # "RK-DIFF changes=N mismatches=M"; a program without a tally, or one that
 # exits non-zero with no failed check, counts one failure.
 #
-# Environment: RK_SEED, RK_DIFF_CHANGES (passed on to the programs),
+# Environment: RK_SEED, RK_DIFF_CHANGES, RK_MODE (passed on to the programs),
 # RK_PROG_TIMEOUT (seconds per program, through timeout(1); unset: none),
 # RK_TMP (directory for the output files; default /tmp).
 #
@@ -36,7 +40,7 @@ for t in "$@"; do
 	start=$(uptime_s)
 	case $name in
 	*ex-*) env="MEMSLOT_EXAMPLE_BACKEND=kvm" ;;
-	*) env="RK_SEED=${RK_SEED:-} RK_DIFF_CHANGES=${RK_DIFF_CHANGES:-20000}" ;;
+	*) env="RK_SEED=${RK_SEED:-} RK_DIFF_CHANGES=${RK_DIFF_CHANGES:-20000} RK_MODE=${RK_MODE:-}" ;;
 	esac
 	if [ -n "${RK_PROG_TIMEOUT:-}" ]; then
 		env $env timeout -k 5 "$RK_PROG_TIMEOUT" "$t" >"$out" 2>&1
@@ -54,6 +58,15 @@ for t in "$@"; do
 		else
 			echo "rk-run: FAIL: example $name exited $rc, first line '$first' (wanted 0 and 'backend: /dev/kvm')"
 			failed=$((failed + 1))
+		fi
+		if [ "${RK_MODE:-}" = batch ]; then
+			if grep -q 'mode: AUTO, so each commit is one KVM_SET_USER_MEMORY_REGION_LIST' "$out" &&
+			   ! grep -q 'commits are sequential' "$out"; then
+				passed=$((passed + 1))
+			else
+				echo "rk-run: FAIL: example $name did not pick the batch path (RK_MODE=batch: wanted 'mode: AUTO, so each commit is one KVM_SET_USER_MEMORY_REGION_LIST')"
+				failed=$((failed + 1))
+			fi
 		fi
 		;;
 	*)

@@ -18,6 +18,19 @@
  * On a kernel with one address space (no SMM: KVM_CAP_MULTI_ADDRESS_SPACE
  * below 2), the address-space-1 changes are left out and their checks
  * counted as skipped; everything in address space 0 runs the same.
+ *
+ * With RK_MODE=batch (a kernel carrying kernel/0001-*.patch), the vm is in
+ * MEMSLOT_MODE_BATCH: caps.batch must be 1, the transactions of 1. run the
+ * same and every commit must issue exactly one ioctl (the list).  2. is
+ * then about a list the kernel refuses after the library validated it
+ * (a create beyond the host's physical address width, which the library
+ * does not predict, and every allocation step failed in turn through the
+ * patch's test knob kvm.memslot_list_fail_nth): the commit returns the
+ * kernel's errno with MEMSLOT_ERROR_VIEW_UNCERTAIN, one ioctl issued and no
+ * rollback; the view is the one before the commit and so is what the guest
+ * sees (this kernel applies nothing of a failed list); batch_usable is 0
+ * and the next BATCH commit is -EOPNOTSUPP with nothing issued.  A new
+ * memslot_vm adopting the table (rk_guest_rebind()) then goes on.
  */
 #include <errno.h>
 #include <libmemslot/libmemslot.h>
@@ -26,6 +39,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "kvm-compat.h"
 #include "rk.h"
@@ -37,6 +51,7 @@
 
 static struct rk_guest g;
 static int two_as;   /* the kernel has address space 1 (rk_kernel_nr_as) */
+static int batch;    /* RK_MODE=batch: MEMSLOT_MODE_BATCH */
 
 /* Window page wp, npages pages, backed from arena page ap. */
 static int add(struct memslot_txn *t, uint16_t as, uint16_t id, uint32_t flags,
@@ -66,6 +81,9 @@ static int commit(struct memslot_txn *t, const char *label)
 	int e = memslot_txn_commit(t, &err);
 
 	RK_CHECK(e == 0, "%s: commit %s (change %d)", label, rk_errname(e), err.change);
+	if (batch)
+		RK_CHECK(err.issued == 1, "%s: a BATCH commit issues one ioctl (%u)", label,
+			 err.issued);
 	rk_guest_check(&g, label);
 	return e;
 }
@@ -93,7 +111,7 @@ static int dirty_log(uint16_t as, uint16_t id, uint64_t *bits)
 	return ioctl(g.vm_fd, KVM_GET_DIRTY_LOG, &d) < 0 ? -errno : 0;
 }
 
-static void test_sequential(void)
+static void test_transactions(void)
 {
 	struct memslot_txn *t;
 	uint64_t bits;
@@ -331,20 +349,184 @@ static void test_rollback(void)
 	rk_guest_fini(&g);
 }
 
+/* ---- a failed list (MEMSLOT_MODE_BATCH) ------------------------------------ */
+
+#define KNOB "/sys/module/kvm/parameters/memslot_list_fail_nth"
+
+static int knob_nth;     /* > 0: armed for the next non-empty list ioctl */
+static long list_calls;  /* non-empty list ioctls that reached the kernel */
+
+static int knob_write(int n)
+{
+	FILE *f = fopen(KNOB, "w");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fprintf(f, "%d\n", n) > 0;
+	ok &= fclose(f) == 0;
+	return ok ? 0 : -EIO;
+}
+
+static int knob_ioctl(void *opaque, int fd, unsigned long req, void *arg)
+{
+	int r;
+
+	(void)opaque;
+	if (req == KVM_SET_USER_MEMORY_REGION_LIST && *(const uint32_t *)arg) {
+		list_calls++;
+		if (knob_nth > 0 && knob_write(knob_nth))
+			printf("txn: cannot arm %s\n", KNOB);
+		knob_nth = 0;
+	}
+	r = ioctl(fd, req, arg);
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * Commit t, which the kernel must refuse with want_err after the library
+ * accepted every change; check what the library documents for that.
+ * Returns 1 when the commit failed that way.
+ */
+static int failed_list(struct memslot_txn *t, int want_err, const struct memslot_region *pre,
+		       int npre, const char *label)
+{
+	static struct memslot_region now[64];
+	struct memslot_error err = { .sz = sizeof(err) };
+	struct memslot_caps c = { .sz = sizeof(c) };
+	uint64_t bits;
+	long l0 = list_calls;
+	int e = memslot_txn_commit(t, &err);
+
+	if (e == 0)
+		return 0;
+	RK_CHECK(e == -want_err && err.err == e && err.change == -1 &&
+		 err.flags == MEMSLOT_ERROR_VIEW_UNCERTAIN && err.rollback_err == 0 &&
+		 err.issued == 1 && list_calls - l0 == 1,
+		 "%s: commit %s (want %s), change %d, flags 0x%x (want VIEW_UNCERTAIN only), "
+		 "issued %u, list ioctls %ld", label, rk_errname(e), rk_errname(want_err),
+		 err.change, err.flags, err.issued, list_calls - l0);
+	RK_CHECK(rk_view_equal(pre, npre, now, rk_view_snapshot(g.vm, now, 64)),
+		 "%s: the view is the one before the commit", label);
+	/* This kernel applied nothing: the guest sees the table before the commit. */
+	rk_guest_check(&g, label);
+	RK_CHECK(dirty_log(0, 3, &bits) == -ENOENT,
+		 "%s: slot 3 has no dirty log (its LOG_DIRTY change is not applied)", label);
+	RK_CHECK(memslot_vm_caps(g.vm, &c) == 0 && c.batch == 1 && c.batch_usable == 0,
+		 "%s: caps.batch %u, batch_usable %u (want 1, 0: batch disabled)", label,
+		 c.batch, c.batch_usable);
+	/* BATCH without a usable batch ioctl: -EOPNOTSUPP, nothing issued. */
+	memset(&err, 0, sizeof(err));
+	err.sz = sizeof(err);
+	l0 = list_calls;
+	t = begin();
+	add(t, 0, 7, 0, 94, 2, 500);
+	e = memslot_txn_commit(t, &err);
+	RK_CHECK(e == -EOPNOTSUPP && err.issued == 0 && list_calls == l0 &&
+		 rk_view_equal(pre, npre, now, rk_view_snapshot(g.vm, now, 64)),
+		 "%s: the next BATCH commit: %s (want EOPNOTSUPP), issued %u, view unchanged",
+		 label, rk_errname(e), err.issued);
+	return 1;
+}
+
+static void test_batch_failure(void)
+{
+	struct memslot_vm_opts o = { .sz = sizeof(o), .mode = MEMSLOT_MODE_BATCH,
+				     .ioctl = knob_ioctl };
+	static struct memslot_region pre[64];
+	struct memslot_txn *t;
+	struct memslot_region r;
+	int npre, k, fired = 0, done = 0, e;
+
+	rk_guest_init(&g, &o);
+	t = begin();
+	add(t, 0, 1, 0, 0, 16, 0);
+	add(t, 0, 2, LD, 32, 8, 100);
+	add(t, 0, 3, 0, 48, 4, 120);
+	if (two_as)
+		add(t, 1, 1, 0, 0, 4, 130);
+	else
+		rk_skip(1, "batch failure: the initial slot in address space 1 (one address space)");
+	commit(t, "batch failure: initial table");
+	npre = rk_view_snapshot(g.vm, pre, 64);
+
+	/* A create beyond MAXPHYADDR: only the kernel's prepare hook refuses it. */
+	t = rollback_txn();
+	r = rk_region(0, 6, 0, 1ull << 52, PG, rk_hva(&g, 510));
+	e = memslot_txn_add(t, &r, NULL);
+	RK_CHECK(e == 0, "batch failure: the library accepts a create at 2^52 (%s)", rk_errname(e));
+	RK_CHECK(failed_list(t, EINVAL, pre, npre, "batch failure: create beyond MAXPHYADDR"),
+		 "batch failure: the kernel refused the list with a create at 2^52");
+	rk_guest_rebind(&g, &o);
+	t = begin();
+	add(t, 0, 6, 0, 94, 2, 510);   /* a ghost id 6 of 1 page would refuse this */
+	commit(t, "batch failure: id 6 is free after the refused list");
+	t = begin();
+	RK_CHECK(memslot_txn_delete(t, 0, 6) == 0, "delete 6");
+	commit(t, "batch failure: delete 6");
+
+	/* Every allocation step of the kernel, failed in turn. */
+	if (access(KNOB, W_OK)) {
+		rk_skip(1, "batch failure: no fault-injection knob %s (a kernel without "
+			"CONFIG_KVM_MEMSLOT_LIST_FAIL_NTH)", KNOB);
+		rk_guest_fini(&g);
+		return;
+	}
+	for (k = 1; k <= 64 && !done; k++) {
+		char label[64];
+
+		snprintf(label, sizeof(label), "batch failure: fail_nth=%d", k);
+		t = rollback_txn();
+		knob_nth = k;
+		if (failed_list(t, ENOMEM, pre, npre, label)) {
+			fired++;
+			rk_guest_rebind(&g, &o);
+			continue;
+		}
+		/* k is past the last step: the whole list went in */
+		printf("txn: batch failure: the list has %d allocation steps; each failure "
+		       "left nothing applied\n", k - 1);
+		rk_guest_check(&g, "batch failure: the list after all");
+		expect_slot(0, 1, 0, 20, 0, "batch failure: final");
+		expect_slot(0, 2, 60, 8, LD, "batch failure: final");
+		expect_slot(0, 3, 48, 4, LD, "batch failure: final");
+		if (two_as)
+			expect_slot(1, 2, 10, 2, 0, "batch failure: final");
+		else
+			rk_skip(1, "batch failure: final slot in address space 1");
+		done = 1;
+	}
+	RK_CHECK(done && fired >= 8, "batch failure: %d allocation steps failed in turn, then "
+		 "the list went in", fired);
+	rk_guest_fini(&g);
+}
+
 int main(void)
 {
 	struct utsname u;
 	double t0 = rk_now();
+	int mode = rk_mode();
 
 	uname(&u);
-	printf("txn: kernel %s\n", u.release);
+	batch = mode == MEMSLOT_MODE_BATCH;
+	printf("txn: kernel %s, mode %s\n", u.release, rk_mode_name(mode));
 	rk_guest_init(&g, NULL);
 	two_as = rk_kernel_nr_as(g.vm_fd) >= 2;
 	printf("txn: address spaces %d, SMM vCPU %s\n", two_as ? 2 : 1,
 	       g.have_smm ? "yes" : "no");
-	test_sequential();
+	if (batch)
+		RK_CHECK(g.caps.batch == 1 && g.caps.batch_usable == 1,
+			 "RK_MODE=batch: caps.batch %u, batch_usable %u (want 1: the kernel "
+			 "answers the empty KVM_SET_USER_MEMORY_REGION_LIST)",
+			 g.caps.batch, g.caps.batch_usable);
+	if (batch && !g.caps.batch_usable)
+		rk_fatal("RK_MODE=batch on a kernel without a usable batch ioctl");
+	test_transactions();
 	rk_guest_fini(&g);
-	test_rollback();
+	if (batch)
+		test_batch_failure();
+	else
+		test_rollback();
 	printf("txn: %.1f s\n", rk_now() - t0);
 	return rk_finish("txn");
 }

@@ -47,27 +47,36 @@ static void commit_one(struct rk_guest *g, const struct memslot_region *r)
 		rk_fatal("harness slot as %u id %u: commit %s", r->as_id, r->slot, rk_errname(e));
 }
 
-void rk_guest_init(struct rk_guest *g, const struct memslot_vm_opts *opts)
+static void guest_bind(struct rk_guest *g, const struct memslot_vm_opts *opts)
 {
 	struct memslot_vm_opts o;
+	int e;
+
+	memset(&o, 0, sizeof(o));
+	if (opts)
+		o = *opts;
+	o.sz = sizeof(o);
+	if (!o.mode)
+		o.mode = rk_mode();
+	e = memslot_vm_new(g->vm_fd, &o, &g->vm);
+	if (e)
+		rk_fatal("memslot_vm_new (mode %s): %s", rk_mode_name(o.mode), rk_errname(e));
+	memset(&g->caps, 0, sizeof(g->caps));
+	g->caps.sz = sizeof(g->caps);
+	e = memslot_vm_caps(g->vm, &g->caps);
+	if (e)
+		rk_fatal("memslot_vm_caps: %s", rk_errname(e));
+}
+
+void rk_guest_init(struct rk_guest *g, const struct memslot_vm_opts *opts)
+{
 	struct memslot_region r;
 	unsigned p;
 	int e;
 
 	memset(g, 0, sizeof(*g));
 	g->vm_fd = rk_vm_create();
-	memset(&o, 0, sizeof(o));
-	if (opts)
-		o = *opts;
-	o.sz = sizeof(o);
-	o.mode = MEMSLOT_MODE_SEQUENTIAL;
-	e = memslot_vm_new(g->vm_fd, &o, &g->vm);
-	if (e)
-		rk_fatal("memslot_vm_new: %s", rk_errname(e));
-	g->caps.sz = sizeof(g->caps);
-	e = memslot_vm_caps(g->vm, &g->caps);
-	if (e)
-		rk_fatal("memslot_vm_caps: %s", rk_errname(e));
+	guest_bind(g, opts);
 
 	g->arena = rk_map((size_t)RK_ARENA_PAGES * RK_PG);
 	for (p = 0; p < RK_ARENA_PAGES; p++)
@@ -102,6 +111,26 @@ void rk_guest_fini(struct rk_guest *g)
 		rk_vcpu_destroy(&g->smm);
 	memslot_vm_free(g->vm);
 	close(g->vm_fd);
+}
+
+static struct memslot_region rebind_snap[MAX_SLOTS];
+
+void rk_guest_rebind(struct rk_guest *g, const struct memslot_vm_opts *opts)
+{
+	int n = rk_view_snapshot(g->vm, rebind_snap, MAX_SLOTS), i, e;
+
+	if (n < 0 || n > MAX_SLOTS)
+		rk_fatal("rebind: view snapshot %d", n);
+	memslot_vm_free(g->vm);
+	g->vm = NULL;
+	guest_bind(g, opts);
+	for (i = 0; i < n; i++) {
+		rebind_snap[i].sz = sizeof(rebind_snap[i]);
+		e = memslot_vm_adopt(g->vm, &rebind_snap[i]);
+		if (e)
+			rk_fatal("rebind: adopt as %u id %u: %s", rebind_snap[i].as_id,
+				 rebind_snap[i].slot, rk_errname(e));
+	}
 }
 
 struct snap {

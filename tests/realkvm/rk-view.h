@@ -2,7 +2,8 @@
 /*
  * The library's view against what a running guest sees.
  *
- * struct rk_guest owns a VM, a memslot_vm bound to it (SEQUENTIAL), the
+ * struct rk_guest owns a VM, a memslot_vm bound to it (rk_mode(): SEQUENTIAL
+ * unless RK_MODE says otherwise), the
  * page-reader vCPUs (rk-vcpu.h: one normal, one in SMM for address space
  * 1) and an arena of host memory whose pages carry marker bytes.
  * rk_guest_check() walks a window of guest physical pages in each address
@@ -40,13 +41,20 @@ struct rk_guest {
 };
 
 /*
- * opts: memslot_vm_opts for the vm (mode is forced to SEQUENTIAL); may be
- * NULL.  The harness's own slots (code page, SMRAM) are created through
+ * opts: memslot_vm_opts for the vm; may be NULL.  The mode is opts->mode
+ * when that is not 0 (MEMSLOT_MODE_AUTO), else rk_mode().  The harness's own slots (code page, SMRAM) are created through
  * the library with the highest ids, so the view holds them too.
  * Exits through rk_fatal() on setup errors.
  */
 void rk_guest_init(struct rk_guest *g, const struct memslot_vm_opts *opts);
 void rk_guest_fini(struct rk_guest *g);
+/*
+ * Replace g->vm by a new memslot_vm on the same VM fd with opts (mode
+ * chosen as by rk_guest_init()), adopting every slot of the old view
+ * (memslot_vm_adopt(): no ioctl).  The VM, its vCPUs and the kernel's
+ * table stay as they are.  Exits through rk_fatal() on errors.
+ */
+void rk_guest_rebind(struct rk_guest *g, const struct memslot_vm_opts *opts);
 
 /* Host address of arena page p. */
 static inline uint64_t rk_hva(const struct rk_guest *g, unsigned p)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libmemslot/libmemslot.h>
 #include <linux/kvm.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,6 +88,25 @@ int rk_finish(const char *prog)
 	       rk_skipped);
 	tally();
 	return rk_failed ? 1 : 0;
+}
+
+int rk_mode(void)
+{
+	const char *s = getenv("RK_MODE");
+
+	if (!s || !*s || !strcmp(s, "sequential"))
+		return MEMSLOT_MODE_SEQUENTIAL;
+	if (!strcmp(s, "batch"))
+		return MEMSLOT_MODE_BATCH;
+	if (!strcmp(s, "auto"))
+		return MEMSLOT_MODE_AUTO;
+	rk_fatal("RK_MODE=%s: use sequential, batch or auto", s);
+}
+
+const char *rk_mode_name(int mode)
+{
+	return mode == MEMSLOT_MODE_BATCH ? "BATCH" :
+	       mode == MEMSLOT_MODE_SEQUENTIAL ? "SEQUENTIAL" : "AUTO";
 }
 
 double rk_now(void)

@@ -33,6 +33,15 @@ void rk_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretur
 /* Print the tally line and return the exit status (0 when nothing failed). */
 int rk_finish(const char *prog);
 
+/*
+ * The commit mode the programs test, from the environment: RK_MODE unset,
+ * empty or "sequential": MEMSLOT_MODE_SEQUENTIAL (Debian's kernels);
+ * "batch": MEMSLOT_MODE_BATCH (a kernel with KVM_SET_USER_MEMORY_REGION_LIST,
+ * kernel/); "auto": MEMSLOT_MODE_AUTO.  Anything else is fatal.
+ */
+int rk_mode(void);
+const char *rk_mode_name(int mode);   /* "SEQUENTIAL", "BATCH", "AUTO" */
+
 double rk_now(void);
 unsigned long rk_env_ulong(const char *name, unsigned long def);
 

@@ -24,6 +24,8 @@
 #   RK_SEED          seed of the differential test (default: random, printed)
 #   RK_DIFF_CHANGES  random changes per kernel (default 20000; at least 20000
 #                    counts as the full tier)
+#   RK_MODE          commit mode of the programs (sequential, the default;
+#                    batch needs a kernel with the batch ioctl: kernel/)
 #   RK_TIMEOUT       seconds for the whole QEMU run (default 420)
 #   RK_SMP           vCPUs of the QEMU machine (default 2)
 #   RK_MEM           memory of the QEMU machine in MiB (default 2048)
@@ -151,7 +153,7 @@ kver=$(uname -r)
 echo "rk-init: guest kernel $kver, $(grep -c ^processor /proc/cpuinfo) cpus, seed $RK_SEED"
 # One VM held for the whole run (see rk.c: static keys and TCG).
 for h in /tests/*-rk-selftest; do [ -x "$h" ] && "$h" --hold & done
-RK_SEED=$RK_SEED RK_DIFF_CHANGES=$RK_DIFF_CHANGES sh /rk-run.sh /tests/* 2>&1 | tee /tmp/run.log
+RK_SEED=$RK_SEED RK_DIFF_CHANGES=$RK_DIFF_CHANGES RK_MODE=$RK_MODE sh /rk-run.sh /tests/* 2>&1 | tee /tmp/run.log
 passed=0 failed=1 skipped=0 changes=0 mismatches=0
 sum=$(sed -n 's/^RK-SUM \(passed=[0-9]* failed=[0-9]* skipped=[0-9]* changes=[0-9]* mismatches=[0-9]*\)$/\1/p' /tmp/run.log | tail -n 1)
 if [ -n "$sum" ]; then
@@ -185,7 +187,7 @@ t0=$(date +%s)
 timeout -k 10 "$tmo" "$qemu" -M q35 -cpu max -m "${RK_MEM:-2048}" -smp "${RK_SMP:-2}" \
 	-nographic -monitor none -no-reboot \
 	-kernel "$kdir/vmlinuz" -initrd "$work/initrd.gz" \
-	-append "console=ttyS0 quiet panic=-1 RK_SEED=$seed RK_DIFF_CHANGES=$nchg" \
+	-append "console=ttyS0 quiet panic=-1 RK_SEED=$seed RK_DIFF_CHANGES=$nchg RK_MODE=${RK_MODE:-sequential}" \
 	</dev/null 2>&1 | tr -d '\r' | tee "$log"
 qrc=${PIPESTATUS[0]}
 t1=$(date +%s)
