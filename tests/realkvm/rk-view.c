@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "kvm-compat.h"
+#include "region.h"
 #include "rk.h"
 
 #define SMRAM_GPA 0x30000u
@@ -16,17 +17,7 @@
 struct memslot_region rk_region(uint16_t as_id, uint16_t slot, uint32_t flags,
 				uint64_t gpa, uint64_t size, uint64_t hva)
 {
-	struct memslot_region r;
-
-	memset(&r, 0, sizeof(r));
-	r.sz = sizeof(r);
-	r.as_id = as_id;
-	r.slot = slot;
-	r.flags = flags;
-	r.guest_phys_addr = gpa;
-	r.memory_size = size;
-	r.userspace_addr = hva;
-	return r;
+	return test_region(as_id, slot, gpa, size, hva, flags);
 }
 
 static void commit_one(struct rk_guest *g, const struct memslot_region *r)
