@@ -20,9 +20,10 @@
 
 #include "internal.h"
 #include "kvm-compat.h"
+#include "testutil.h"
 
 #define SLOT(as, id) ((uint32_t)(as) << 16 | (uint32_t)(id))
-#define HVA 0x100000000ull      /* any page-aligned user address will do */
+#define SIM_HVA 0x100000000ull      /* any page-aligned user address will do */
 #define LOG (uint32_t)KVM_MEM_LOG_DIRTY_PAGES
 #define RO (uint32_t)KVM_MEM_READONLY
 #define GMEM (uint32_t)KVM_MEM_GUEST_MEMFD
@@ -328,8 +329,8 @@ START_TEST(create_and_report)
 	struct memslot_sim *s = mk(NULL);
 	const struct memslot_region *r;
 
-	ck_assert_int_eq(r1(s, SLOT(0, 3), LOG, 0x100000, 4 * PS, HVA), 0);
-	ck_assert_int_eq(r2(s, SLOT(1, 3), RO, 0x100000, 2 * PS, HVA,
+	ck_assert_int_eq(r1(s, SLOT(0, 3), LOG, 0x100000, 4 * PS, SIM_HVA), 0);
+	ck_assert_int_eq(r2(s, SLOT(1, 3), RO, 0x100000, 2 * PS, SIM_HVA,
 			    PS, 9), 0);
 	r = get(s, 0, 3);
 	ck_assert_ptr_nonnull(r);
@@ -337,7 +338,7 @@ START_TEST(create_and_report)
 	ck_assert_uint_eq(r->flags, LOG);
 	ck_assert_uint_eq(r->guest_phys_addr, 0x100000);
 	ck_assert_uint_eq(r->memory_size, 4 * PS);
-	ck_assert_uint_eq(r->userspace_addr, HVA);
+	ck_assert_uint_eq(r->userspace_addr, SIM_HVA);
 	ck_assert_int_eq(r->guest_memfd, -1);
 	ck_assert_uint_eq(r->guest_memfd_offset, 0);
 	/* Without GUEST_MEMFD the gmem fields are not read. */
@@ -375,11 +376,11 @@ START_TEST(a2_d1_every_bit)
 		uint32_t f = 1u << bit;
 		int want = f == LOG || f == RO ? 0 : -EINVAL;
 
-		ck_assert_int_eq(r1(s, 0, f, 0, PS, HVA), want);
-		ck_assert_int_eq(r2(s, 1, f, PS, PS, HVA, 0, 3), want);
+		ck_assert_int_eq(r1(s, 0, f, 0, PS, SIM_HVA), want);
+		ck_assert_int_eq(r2(s, 1, f, PS, PS, SIM_HVA, 0, 3), want);
 		if (!want) {
-			ck_assert_int_eq(r1(s, 0, f, 0, 0, HVA), 0);
-			ck_assert_int_eq(r1(s, 1, f, 0, 0, HVA), 0);
+			ck_assert_int_eq(r1(s, 0, f, 0, 0, SIM_HVA), 0);
+			ck_assert_int_eq(r1(s, 1, f, 0, 0, SIM_HVA), 0);
 		}
 		ck_assert_int_eq(nslots(s), 0);
 	}
@@ -392,12 +393,12 @@ START_TEST(a2_v1_gmem)
 {
 	struct memslot_sim *s = mk(OPTS(.guest_memfd = 1));
 
-	ck_assert_int_eq(r1(s, 0, GMEM, 0, PS, HVA), -EINVAL);
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, HVA, 0, 3), 0);
+	ck_assert_int_eq(r1(s, 0, GMEM, 0, PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, SIM_HVA, 0, 3), 0);
 	/* A2 also refuses a v1 delete that carries it. */
-	ck_assert_int_eq(r1(s, 0, GMEM, 0, 0, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, GMEM, 0, 0, SIM_HVA), -EINVAL);
 	has(s, 0, 0, 0, PS, GMEM);
-	ck_assert_int_eq(r1(s, 0, 0, 0, 0, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, 0, 0, SIM_HVA), 0);
 	absent(s, 0, 0);
 	memslot_sim_free(s);
 }
@@ -407,12 +408,12 @@ START_TEST(b_slot_id)
 {
 	struct memslot_sim *s = mk(OPTS(.nr_slots = 10));
 
-	ck_assert_int_eq(r1(s, SLOT(0, 10), 0, 0, PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, SLOT(1, 10), 0, 0, PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, SLOT(0, 0xffff), 0, 0, PS, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, SLOT(0, 10), 0, 0, PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, SLOT(1, 10), 0, 0, PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, SLOT(0, 0xffff), 0, 0, PS, SIM_HVA), -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
-	ck_assert_int_eq(r1(s, SLOT(0, 9), 0, 0, PS, HVA), 0);
-	ck_assert_int_eq(r1(s, SLOT(1, 9), 0, 0, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, SLOT(0, 9), 0, 0, PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, SLOT(1, 9), 0, 0, PS, SIM_HVA), 0);
 	has(s, 0, 9, 0, PS, 0);
 	has(s, 1, 9, 0, PS, 0);
 	memslot_sim_free(s);
@@ -423,12 +424,12 @@ START_TEST(d1_readonly)
 {
 	struct memslot_sim *s = mk(OPTS(.no_readonly = 1));
 
-	ck_assert_int_eq(r1(s, 0, RO, 0, PS, HVA), -EINVAL);
-	ck_assert_int_eq(r2(s, 0, RO | LOG, 0, PS, HVA, 0, 0), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, RO, 0, PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, RO | LOG, 0, PS, SIM_HVA, 0, 0), -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
-	ck_assert_int_eq(r1(s, 0, LOG, 0, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, LOG, 0, PS, SIM_HVA), 0);
 	/* Deletes go through D1 too. */
-	ck_assert_int_eq(r1(s, 0, RO, 0, 0, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, RO, 0, 0, SIM_HVA), -EINVAL);
 	has(s, 0, 0, 0, PS, LOG);
 	memslot_sim_free(s);
 }
@@ -438,20 +439,20 @@ START_TEST(d1_gmem)
 {
 	struct memslot_sim *s = mk(OPTS(.guest_memfd = 1));
 
-	ck_assert_int_eq(r2(s, 0, GMEM | LOG, 0, PS, HVA, 0, 3), -EINVAL);
-	ck_assert_int_eq(r2(s, 0, GMEM | RO, 0, PS, HVA, 0, 3), -EINVAL);
-	ck_assert_int_eq(r2(s, 0, GMEM | 8, 0, PS, HVA, 0, 3), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, GMEM | LOG, 0, PS, SIM_HVA, 0, 3), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, GMEM | RO, 0, PS, SIM_HVA, 0, 3), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, GMEM | 8, 0, PS, SIM_HVA, 0, 3), -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
 	/* LOG and READONLY stay valid without GUEST_MEMFD. */
-	ck_assert_int_eq(r2(s, 0, LOG | RO, 0, PS, HVA, 0, 3), 0);
-	ck_assert_int_eq(r2(s, 1, GMEM, PS, PS, HVA, 0, 3), 0);
+	ck_assert_int_eq(r2(s, 0, LOG | RO, 0, PS, SIM_HVA, 0, 3), 0);
+	ck_assert_int_eq(r2(s, 1, GMEM, PS, PS, SIM_HVA, 0, 3), 0);
 	has(s, 0, 1, PS, PS, GMEM);
 	memslot_sim_free(s);
 
 	/* READONLY cannot come back through GUEST_MEMFD on a no-RO VM. */
 	s = mk(OPTS(.guest_memfd = 1, .no_readonly = 1));
-	ck_assert_int_eq(r2(s, 0, RO, 0, PS, HVA, 0, 3), -EINVAL);
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, HVA, 0, 3), 0);
+	ck_assert_int_eq(r2(s, 0, RO, 0, PS, SIM_HVA, 0, 3), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, SIM_HVA, 0, 3), 0);
 	memslot_sim_free(s);
 }
 END_TEST
@@ -460,11 +461,11 @@ START_TEST(d3_size_alignment)
 {
 	struct memslot_sim *s = mk(NULL);
 
-	ck_assert_int_eq(r1(s, 0, 0, 0, PS + 1, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, 0, PS / 2, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, 0, 1, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0, PS + 1, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0, PS / 2, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0, 1, SIM_HVA), -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
-	ck_assert_int_eq(r1(s, 0, 0, 0, 2 * PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, 0, 2 * PS, SIM_HVA), 0);
 	memslot_sim_free(s);
 }
 END_TEST
@@ -473,14 +474,14 @@ START_TEST(d4_gpa_alignment)
 {
 	struct memslot_sim *s = mk(NULL);
 
-	ck_assert_int_eq(r1(s, 0, 0, 1, PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, PS / 2, PS, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 1, PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, PS / 2, PS, SIM_HVA), -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
-	ck_assert_int_eq(r1(s, 0, 0, PS, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, PS, PS, SIM_HVA), 0);
 	/* A delete needs an aligned gpa too, though it need not match. */
-	ck_assert_int_eq(r1(s, 0, 0, PS + 1, 0, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, PS + 1, 0, SIM_HVA), -EINVAL);
 	has(s, 0, 0, PS, PS, 0);
-	ck_assert_int_eq(r1(s, 0, 0, 7 * PS, 0, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, 7 * PS, 0, SIM_HVA), 0);
 	absent(s, 0, 0);
 	memslot_sim_free(s);
 }
@@ -497,8 +498,8 @@ START_TEST(d5_hva)
 
 	ck_assert_uint_lt(ok_end, LIMIT);
 	ck_assert_uint_ge(bad_end, LIMIT);
-	ck_assert_int_eq(r1(s, 0, 0, 0, PS, HVA + 1), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, 0, PS, HVA + PS / 2), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0, PS, SIM_HVA + 1), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0, PS, SIM_HVA + PS / 2), -EINVAL);
 	/* [hva, hva + size) must end below the user address limit. */
 	ck_assert_int_eq(r1(s, 0, 0, 0, PS, bad_end - PS), -EINVAL);
 	ck_assert_int_eq(r1(s, 0, 0, 0, 2 * PS, bad_end - 2 * PS), -EINVAL);
@@ -510,7 +511,7 @@ START_TEST(d5_hva)
 	ck_assert_int_eq(r1(s, 0, 0, 0, PS, ok_end - PS), 0);
 	ck_assert_int_eq(r1(s, 1, 0, PS, PS, 0), 0);
 	/* Deletes are checked too: an unaligned or kernel address fails. */
-	ck_assert_int_eq(r1(s, 0, 0, 0, 0, HVA + 1), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0, 0, SIM_HVA + 1), -EINVAL);
 	ck_assert_int_eq(r1(s, 0, 0, 0, 0, bad_end), -EINVAL);
 	has(s, 0, 0, 0, PS, 0);
 	ck_assert_int_eq(r1(s, 0, 0, 0, 0, ok_end), 0);
@@ -523,22 +524,22 @@ START_TEST(d6_gmem_offset)
 {
 	struct memslot_sim *s = mk(OPTS(.guest_memfd = 1));
 
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, HVA, 1, 3), -EINVAL);
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, HVA, PS / 2, 3), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, SIM_HVA, 1, 3), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, SIM_HVA, PS / 2, 3), -EINVAL);
 	/* offset + size ending at exactly 2^64 wraps to 0. */
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, HVA, 0ull - PS, 3), -EINVAL);
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, 2 * PS, HVA, 0ull - PS, 3),
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, SIM_HVA, 0ull - PS, 3), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, 2 * PS, SIM_HVA, 0ull - PS, 3),
 			 -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, HVA, PS, 3), 0);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, SIM_HVA, PS, 3), 0);
 	/* A delete carrying GUEST_MEMFD needs an aligned offset ... */
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, 0, HVA, 1, -1), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, 0, SIM_HVA, 1, -1), -EINVAL);
 	has(s, 0, 0, 0, PS, GMEM);
 	/* ... but its fd is ignored. */
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, 0, HVA, 0, -1), 0);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, 0, SIM_HVA, 0, -1), 0);
 	absent(s, 0, 0);
 	/* Without GUEST_MEMFD the offset is not read. */
-	ck_assert_int_eq(r2(s, 0, 0, 0, PS, HVA, 1, -1), 0);
+	ck_assert_int_eq(r2(s, 0, 0, 0, PS, SIM_HVA, 1, -1), 0);
 	memslot_sim_free(s);
 }
 END_TEST
@@ -547,17 +548,17 @@ START_TEST(d7_as_id)
 {
 	struct memslot_sim *s = mk(NULL);
 
-	ck_assert_int_eq(r1(s, SLOT(2, 0), 0, 0, PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, SLOT(0xffff, 0), 0, 0, PS, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, SLOT(2, 0), 0, 0, PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, SLOT(0xffff, 0), 0, 0, PS, SIM_HVA), -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
-	ck_assert_int_eq(r1(s, SLOT(1, 32763), 0, 0, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, SLOT(1, 32763), 0, 0, PS, SIM_HVA), 0);
 	has(s, 1, 32763, 0, PS, 0);
 	memslot_sim_free(s);
 
 	s = mk(OPTS(.nr_as = 1));
-	ck_assert_int_eq(r1(s, SLOT(1, 0), 0, 0, PS, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, SLOT(1, 0), 0, 0, PS, SIM_HVA), -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
-	ck_assert_int_eq(r1(s, SLOT(0, 32763), 0, 0, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, SLOT(0, 32763), 0, 0, PS, SIM_HVA), 0);
 	memslot_sim_free(s);
 }
 END_TEST
@@ -567,15 +568,15 @@ START_TEST(d8_gpa_wrap)
 	struct memslot_sim *s = mk(NULL);
 
 	/* An end of exactly 2^64 wraps to 0 and is refused. */
-	ck_assert_int_eq(r1(s, 0, 0, 0ull - PS, PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, 0ull - PS, 2 * PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, 0ull - 4 * PS, 8 * PS, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0ull - PS, PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0ull - PS, 2 * PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0ull - 4 * PS, 8 * PS, SIM_HVA), -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
 	/* The last page below 2^64 - PS is fine. */
-	ck_assert_int_eq(r1(s, 0, 0, 0ull - 2 * PS, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, 0ull - 2 * PS, PS, SIM_HVA), 0);
 	has(s, 0, 0, 0ull - 2 * PS, PS, 0);
 	/* A move that would end at 2^64 is refused at D8 as well. */
-	ck_assert_int_eq(r1(s, 0, 0, 0ull - PS, PS, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0ull - PS, PS, SIM_HVA), -EINVAL);
 	has(s, 0, 0, 0ull - 2 * PS, PS, 0);
 	memslot_sim_free(s);
 }
@@ -601,14 +602,14 @@ START_TEST(e1_delete_missing)
 {
 	struct memslot_sim *s = mk(NULL);
 
-	ck_assert_int_eq(r1(s, 5, 0, 0, 0, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 5, 0, 0, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 5, 0, 0, 0, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 5, 0, 0, PS, SIM_HVA), 0);
 	/* Only the id's own address space counts. */
-	ck_assert_int_eq(r1(s, SLOT(1, 5), 0, 0, 0, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, SLOT(1, 5), 0, 0, 0, SIM_HVA), -EINVAL);
 	/* The other fields of a delete need not match the slot. */
 	ck_assert_int_eq(r1(s, 5, LOG | RO, 64 * PS, 0, 0), 0);
 	absent(s, 0, 5);
-	ck_assert_int_eq(r1(s, 5, 0, 0, 0, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 5, 0, 0, 0, SIM_HVA), -EINVAL);
 	memslot_sim_free(s);
 }
 END_TEST
@@ -617,18 +618,18 @@ START_TEST(e4_e5_gmem_immutable)
 {
 	struct memslot_sim *s = mk(OPTS(.guest_memfd = 1));
 
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, 4 * PS, HVA, 0, 3), 0);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, 4 * PS, SIM_HVA, 0, 3), 0);
 	/* E4: even a byte-for-byte identical re-issue. */
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, 4 * PS, HVA, 0, 3), -EINVAL);
-	ck_assert_int_eq(r2(s, 0, GMEM, 8 * PS, 4 * PS, HVA, 0, 3), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, 4 * PS, SIM_HVA, 0, 3), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, GMEM, 8 * PS, 4 * PS, SIM_HVA, 0, 3), -EINVAL);
 	/* E5: clearing the flag (the fixed kernels' behaviour). */
-	ck_assert_int_eq(r2(s, 0, 0, 0, 4 * PS, HVA, 0, 3), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, HVA), -EINVAL);
-	ck_assert_int_eq(r2(s, 0, LOG, 0, 4 * PS, HVA, 0, 3), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, 8 * PS, 4 * PS, HVA), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, 0, 0, 4 * PS, SIM_HVA, 0, 3), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, LOG, 0, 4 * PS, SIM_HVA, 0, 3), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 8 * PS, 4 * PS, SIM_HVA), -EINVAL);
 	/* E4 on a non-gmem slot: adding the flag. */
-	ck_assert_int_eq(r2(s, 1, 0, 16 * PS, PS, HVA, 0, 3), 0);
-	ck_assert_int_eq(r2(s, 1, GMEM, 16 * PS, PS, HVA, PS, 3), -EINVAL);
+	ck_assert_int_eq(r2(s, 1, 0, 16 * PS, PS, SIM_HVA, 0, 3), 0);
+	ck_assert_int_eq(r2(s, 1, GMEM, 16 * PS, PS, SIM_HVA, PS, 3), -EINVAL);
 	has(s, 0, 0, 0, 4 * PS, GMEM);
 	has(s, 0, 1, 16 * PS, PS, 0);
 	memslot_sim_free(s);
@@ -639,15 +640,15 @@ START_TEST(e6_immutable_fields)
 {
 	struct memslot_sim *s = mk(NULL);
 
-	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, HVA), 0);
-	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, HVA + PS), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, 0, 8 * PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, 0, 2 * PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, RO, 0, 4 * PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, RO, 8 * PS, 4 * PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 1, RO, 16 * PS, PS, HVA), 0);
-	ck_assert_int_eq(r1(s, 1, 0, 16 * PS, PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 1, LOG, 16 * PS, PS, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, SIM_HVA + PS), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0, 8 * PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0, 2 * PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, RO, 0, 4 * PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, RO, 8 * PS, 4 * PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 1, RO, 16 * PS, PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 1, 0, 16 * PS, PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 1, LOG, 16 * PS, PS, SIM_HVA), -EINVAL);
 	has(s, 0, 0, 0, 4 * PS, 0);
 	has(s, 0, 1, 16 * PS, PS, RO);
 	memslot_sim_free(s);
@@ -658,17 +659,17 @@ START_TEST(e7_move_flags_noop)
 {
 	struct memslot_sim *s = mk(NULL);
 
-	ck_assert_int_eq(r1(s, 0, RO, 0, 4 * PS, HVA), 0);
-	ck_assert_int_eq(r1(s, 0, RO, 8 * PS, 4 * PS, HVA), 0);     /* move */
+	ck_assert_int_eq(r1(s, 0, RO, 0, 4 * PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 0, RO, 8 * PS, 4 * PS, SIM_HVA), 0);     /* move */
 	has(s, 0, 0, 8 * PS, 4 * PS, RO);
-	ck_assert_int_eq(r1(s, 0, RO | LOG, 8 * PS, 4 * PS, HVA), 0); /* flags */
+	ck_assert_int_eq(r1(s, 0, RO | LOG, 8 * PS, 4 * PS, SIM_HVA), 0); /* flags */
 	has(s, 0, 0, 8 * PS, 4 * PS, RO | LOG);
 	/* A move may toggle LOG_DIRTY in the same request. */
-	ck_assert_int_eq(r1(s, 0, RO, 32 * PS, 4 * PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, RO, 32 * PS, 4 * PS, SIM_HVA), 0);
 	has(s, 0, 0, 32 * PS, 4 * PS, RO);
 	/* Identical: a no-op returning 0, even via REGION2 with junk gmem. */
-	ck_assert_int_eq(r1(s, 0, RO, 32 * PS, 4 * PS, HVA), 0);
-	ck_assert_int_eq(r2(s, 0, RO, 32 * PS, 4 * PS, HVA, 1, -7), 0);
+	ck_assert_int_eq(r1(s, 0, RO, 32 * PS, 4 * PS, SIM_HVA), 0);
+	ck_assert_int_eq(r2(s, 0, RO, 32 * PS, 4 * PS, SIM_HVA, 1, -7), 0);
 	has(s, 0, 0, 32 * PS, 4 * PS, RO);
 	ck_assert_int_eq(nslots(s), 1);
 	ck_assert_int_eq(memslot_sim_count(s, MEMSLOT_SIM_REGION), 5);
@@ -681,30 +682,30 @@ START_TEST(f_overlap)
 	struct memslot_sim *s = mk(NULL);
 	uint64_t a = 16 * PS;   /* slot 0: [a, a + 4 PS) */
 
-	ck_assert_int_eq(r1(s, 0, 0, a, 4 * PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, a, 4 * PS, SIM_HVA), 0);
 	/* By one page at either end, containing and contained. */
-	ck_assert_int_eq(r1(s, 1, 0, a + 3 * PS, 4 * PS, HVA), -EEXIST);
-	ck_assert_int_eq(r1(s, 1, 0, a - 3 * PS, 4 * PS, HVA), -EEXIST);
-	ck_assert_int_eq(r1(s, 1, 0, a - PS, 6 * PS, HVA), -EEXIST);
-	ck_assert_int_eq(r1(s, 1, 0, a + PS, PS, HVA), -EEXIST);
-	ck_assert_int_eq(r1(s, 1, 0, a, 4 * PS, HVA), -EEXIST);
+	ck_assert_int_eq(r1(s, 1, 0, a + 3 * PS, 4 * PS, SIM_HVA), -EEXIST);
+	ck_assert_int_eq(r1(s, 1, 0, a - 3 * PS, 4 * PS, SIM_HVA), -EEXIST);
+	ck_assert_int_eq(r1(s, 1, 0, a - PS, 6 * PS, SIM_HVA), -EEXIST);
+	ck_assert_int_eq(r1(s, 1, 0, a + PS, PS, SIM_HVA), -EEXIST);
+	ck_assert_int_eq(r1(s, 1, 0, a, 4 * PS, SIM_HVA), -EEXIST);
 	ck_assert_int_eq(nslots(s), 1);
 	/* Adjacency on both sides is fine. */
-	ck_assert_int_eq(r1(s, 1, 0, a - 4 * PS, 4 * PS, HVA), 0);
-	ck_assert_int_eq(r1(s, 2, 0, a + 4 * PS, 4 * PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 1, 0, a - 4 * PS, 4 * PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 2, 0, a + 4 * PS, 4 * PS, SIM_HVA), 0);
 	/* Another address space does not count. */
-	ck_assert_int_eq(r1(s, SLOT(1, 0), 0, a, 4 * PS, HVA), 0);
-	ck_assert_int_eq(r1(s, SLOT(1, 1), 0, a + PS, PS, HVA), -EEXIST);
+	ck_assert_int_eq(r1(s, SLOT(1, 0), 0, a, 4 * PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, SLOT(1, 1), 0, a + PS, PS, SIM_HVA), -EEXIST);
 	/* A move onto another slot fails; onto its own range is fine. */
-	ck_assert_int_eq(r1(s, 2, 0, a + 3 * PS, 4 * PS, HVA), -EEXIST);
+	ck_assert_int_eq(r1(s, 2, 0, a + 3 * PS, 4 * PS, SIM_HVA), -EEXIST);
 	has(s, 0, 2, a + 4 * PS, 4 * PS, 0);
-	ck_assert_int_eq(r1(s, 2, 0, a + 5 * PS, 4 * PS, HVA), 0);
-	ck_assert_int_eq(r1(s, 2, 0, a + 4 * PS, 4 * PS, HVA), 0);
-	ck_assert_int_eq(r1(s, 0, 0, a - PS, 4 * PS, HVA), -EEXIST);
+	ck_assert_int_eq(r1(s, 2, 0, a + 5 * PS, 4 * PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 2, 0, a + 4 * PS, 4 * PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, a - PS, 4 * PS, SIM_HVA), -EEXIST);
 	has(s, 0, 0, a, 4 * PS, 0);
 	/* After a delete the range is free again. */
-	ck_assert_int_eq(r1(s, 0, 0, 0, 0, HVA), 0);
-	ck_assert_int_eq(r1(s, 3, 0, a + PS, 2 * PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, 0, 0, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 3, 0, a + PS, 2 * PS, SIM_HVA), 0);
 	ck_assert_int_eq(nslots(s), 4);
 	memslot_sim_free(s);
 }
@@ -730,17 +731,17 @@ START_TEST(f_overlap_many)
 	/* Slot i at [4i, 4i + 2) pages. */
 	for (int i = 0; i < N; i++)
 		ck_assert_int_eq(r1(s, order[i], 0, 4 * PS * order[i],
-				    2 * PS, HVA), 0);
+				    2 * PS, SIM_HVA), 0);
 	for (int i = 0; i < N; i++) {
 		uint64_t g = 4 * PS * (uint64_t)i;
 
-		ck_assert_int_eq(r1(s, N, 0, g + PS, 2 * PS, HVA), -EEXIST);
-		ck_assert_int_eq(r1(s, N, 0, g - PS, 2 * PS, HVA),
+		ck_assert_int_eq(r1(s, N, 0, g + PS, 2 * PS, SIM_HVA), -EEXIST);
+		ck_assert_int_eq(r1(s, N, 0, g - PS, 2 * PS, SIM_HVA),
 				 i ? -EEXIST : -EINVAL);
-		ck_assert_int_eq(r1(s, N, 0, g + 2 * PS, 2 * PS, HVA), 0);
-		ck_assert_int_eq(r1(s, N, 0, 0, 0, HVA), 0);
+		ck_assert_int_eq(r1(s, N, 0, g + 2 * PS, 2 * PS, SIM_HVA), 0);
+		ck_assert_int_eq(r1(s, N, 0, 0, 0, SIM_HVA), 0);
 	}
-	ck_assert_int_eq(r1(s, N, 0, 4 * PS * N - 3 * PS, 4 * PS, HVA),
+	ck_assert_int_eq(r1(s, N, 0, 4 * PS * N - 3 * PS, 4 * PS, SIM_HVA),
 			 -EEXIST);
 	ck_assert_int_eq(nslots(s), N);
 	memslot_sim_free(s);
@@ -751,27 +752,27 @@ START_TEST(h_gmem_bind)
 {
 	struct memslot_sim *s = mk(OPTS(.guest_memfd = 1));
 
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, 4 * PS, HVA, 0, -1), -EBADF);
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, 4 * PS, HVA, 0, INT32_MIN),
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, 4 * PS, SIM_HVA, 0, -1), -EBADF);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, 4 * PS, SIM_HVA, 0, INT32_MIN),
 			 -EBADF);
 	ck_assert_int_eq(nslots(s), 0);
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, 4 * PS, HVA, 0, 5), 0);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, 4 * PS, SIM_HVA, 0, 5), 0);
 	/* The file range [2, 6) pages of fd 5 overlaps [0, 4). */
-	ck_assert_int_eq(r2(s, 1, GMEM, 16 * PS, 4 * PS, HVA, 2 * PS, 5),
+	ck_assert_int_eq(r2(s, 1, GMEM, 16 * PS, 4 * PS, SIM_HVA, 2 * PS, 5),
 			 -EINVAL);
-	ck_assert_int_eq(r2(s, 1, GMEM, 16 * PS, 1 * PS, HVA, 3 * PS, 5),
+	ck_assert_int_eq(r2(s, 1, GMEM, 16 * PS, 1 * PS, SIM_HVA, 3 * PS, 5),
 			 -EINVAL);
 	absent(s, 0, 1);
 	/* Adjacent in the file, or another file: fine. */
-	ck_assert_int_eq(r2(s, 1, GMEM, 16 * PS, 4 * PS, HVA, 4 * PS, 5), 0);
-	ck_assert_int_eq(r2(s, 2, GMEM, 32 * PS, 4 * PS, HVA, 0, 6), 0);
+	ck_assert_int_eq(r2(s, 1, GMEM, 16 * PS, 4 * PS, SIM_HVA, 4 * PS, 5), 0);
+	ck_assert_int_eq(r2(s, 2, GMEM, 32 * PS, 4 * PS, SIM_HVA, 0, 6), 0);
 	/* Another file's range just before in the sorted bindings. */
-	ck_assert_int_eq(r2(s, 3, GMEM, 48 * PS, PS, HVA, 2 * PS, 7), 0);
-	ck_assert_int_eq(r2(s, SLOT(1, 2), GMEM, 32 * PS, 4 * PS, HVA,
+	ck_assert_int_eq(r2(s, 3, GMEM, 48 * PS, PS, SIM_HVA, 2 * PS, 7), 0);
+	ck_assert_int_eq(r2(s, SLOT(1, 2), GMEM, 32 * PS, 4 * PS, SIM_HVA,
 			    0, 5), -EINVAL);
 	/* Deleting unbinds. */
-	ck_assert_int_eq(r2(s, 0, 0, 0, 0, HVA, 0, 0), 0);
-	ck_assert_int_eq(r2(s, SLOT(1, 2), GMEM, 32 * PS, 4 * PS, HVA,
+	ck_assert_int_eq(r2(s, 0, 0, 0, 0, SIM_HVA, 0, 0), 0);
+	ck_assert_int_eq(r2(s, SLOT(1, 2), GMEM, 32 * PS, 4 * PS, SIM_HVA,
 			    0, 5), 0);
 	{
 		const struct memslot_region *r = get(s, 1, 2);
@@ -794,13 +795,13 @@ START_TEST(h_gmem_offset_loff)
 	struct memslot_sim *s = mk(OPTS(.guest_memfd = 1));
 	uint64_t top = 0x8000000000000000ull;
 
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, HVA, top, 5), -EINVAL);
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, 2 * PS, HVA, top - PS, 5),
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, SIM_HVA, top, 5), -EINVAL);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, 2 * PS, SIM_HVA, top - PS, 5),
 			 -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, HVA, top - 2 * PS, 5), 0);
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, PS, SIM_HVA, top - 2 * PS, 5), 0);
 	/* EBADF comes first. */
-	ck_assert_int_eq(r2(s, 1, GMEM, PS, PS, HVA, top, -1), -EBADF);
+	ck_assert_int_eq(r2(s, 1, GMEM, PS, PS, SIM_HVA, top, -1), -EBADF);
 	memslot_sim_free(s);
 }
 END_TEST
@@ -810,23 +811,23 @@ START_TEST(k_phys_bits)
 	struct memslot_sim *s = mk(OPTS(.phys_bits = 36));
 	uint64_t top = 1ull << 36;
 
-	ck_assert_int_eq(r1(s, 0, 0, top - PS, 2 * PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, top, PS, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, top - PS, 2 * PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, top, PS, SIM_HVA), -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
-	ck_assert_int_eq(r1(s, 0, 0, top - 2 * PS, 2 * PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, top - 2 * PS, 2 * PS, SIM_HVA), 0);
 	/* A move beyond fails; a flags change or delete is not checked. */
-	ck_assert_int_eq(r1(s, 0, 0, top - PS, 2 * PS, HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, top - PS, 2 * PS, SIM_HVA), -EINVAL);
 	has(s, 0, 0, top - 2 * PS, 2 * PS, 0);
-	ck_assert_int_eq(r1(s, 0, LOG, top - 2 * PS, 2 * PS, HVA), 0);
-	ck_assert_int_eq(r1(s, 0, 0, 0ull - PS, 0, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, LOG, top - 2 * PS, 2 * PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, 0ull - PS, 0, SIM_HVA), 0);
 	absent(s, 0, 0);
 	memslot_sim_free(s);
 
 	s = mk(OPTS(.phys_bits = 64));
-	ck_assert_int_eq(r1(s, 0, 0, 0ull - 2 * PS, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, 0ull - 2 * PS, PS, SIM_HVA), 0);
 	memslot_sim_free(s);
 	s = mk(NULL);
-	ck_assert_int_eq(r1(s, 0, 0, 1ull << 60, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, 1ull << 60, PS, SIM_HVA), 0);
 	memslot_sim_free(s);
 }
 END_TEST
@@ -835,10 +836,10 @@ START_TEST(region2_absent)
 {
 	struct memslot_sim *s = mk(OPTS(.no_region2 = 1));
 
-	ck_assert_int_eq(r2(s, 0, 0, 0, PS, HVA, 0, 0), -ENOTTY);
+	ck_assert_int_eq(r2(s, 0, 0, 0, PS, SIM_HVA, 0, 0), -ENOTTY);
 	ck_assert_int_eq(nslots(s), 0);
 	ck_assert_int_eq(memslot_sim_count(s, MEMSLOT_SIM_REGION2), 1);
-	ck_assert_int_eq(r1(s, 0, 0, 0, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, 0, PS, SIM_HVA), 0);
 	memslot_sim_free(s);
 }
 END_TEST
@@ -850,34 +851,34 @@ START_TEST(order_rules)
 	struct memslot_sim *s = mk(OPTS(.guest_memfd = 1, .phys_bits = 40));
 	uint64_t top = 1ull << 40;
 
-	ck_assert_int_eq(r2(s, 0, 0, 0, 4 * PS, HVA, 0, 0), 0);
-	ck_assert_int_eq(r2(s, 1, 0, top - 4 * PS, 4 * PS, HVA, 0, 0), 0);
+	ck_assert_int_eq(r2(s, 0, 0, 0, 4 * PS, SIM_HVA, 0, 0), 0);
+	ck_assert_int_eq(r2(s, 1, 0, top - 4 * PS, 4 * PS, SIM_HVA, 0, 0), 0);
 	/* D1, D3, D4, D5, D7, D8 before F: EINVAL, not EEXIST. */
-	ck_assert_int_eq(r2(s, 2, 8, 0, 4 * PS, HVA, 0, 0), -EINVAL);
-	ck_assert_int_eq(r2(s, 2, GMEM | LOG, 0, 4 * PS, HVA, 0, 3), -EINVAL);
-	ck_assert_int_eq(r2(s, 2, 0, 0, 4 * PS + 1, HVA, 0, 0), -EINVAL);
-	ck_assert_int_eq(r2(s, 2, 0, PS + 1, PS, HVA, 0, 0), -EINVAL);
-	ck_assert_int_eq(r2(s, 2, 0, 0, PS, HVA + 1, 0, 0), -EINVAL);
-	ck_assert_int_eq(r2(s, SLOT(2, 2), 0, 0, PS, HVA, 0, 0), -EINVAL);
+	ck_assert_int_eq(r2(s, 2, 8, 0, 4 * PS, SIM_HVA, 0, 0), -EINVAL);
+	ck_assert_int_eq(r2(s, 2, GMEM | LOG, 0, 4 * PS, SIM_HVA, 0, 3), -EINVAL);
+	ck_assert_int_eq(r2(s, 2, 0, 0, 4 * PS + 1, SIM_HVA, 0, 0), -EINVAL);
+	ck_assert_int_eq(r2(s, 2, 0, PS + 1, PS, SIM_HVA, 0, 0), -EINVAL);
+	ck_assert_int_eq(r2(s, 2, 0, 0, PS, SIM_HVA + 1, 0, 0), -EINVAL);
+	ck_assert_int_eq(r2(s, SLOT(2, 2), 0, 0, PS, SIM_HVA, 0, 0), -EINVAL);
 	/* Bad flags beat a delete of a missing slot (same errno, no change). */
-	ck_assert_int_eq(r2(s, 2, 8, 0, 0, HVA, 0, 0), -EINVAL);
+	ck_assert_int_eq(r2(s, 2, 8, 0, 0, SIM_HVA, 0, 0), -EINVAL);
 	/* E6 before F: a resize onto a neighbour is EINVAL. */
-	ck_assert_int_eq(r2(s, 0, 0, top - 8 * PS, 8 * PS, HVA, 0, 0),
+	ck_assert_int_eq(r2(s, 0, 0, top - 8 * PS, 8 * PS, SIM_HVA, 0, 0),
 			 -EINVAL);
 	/* D6 before F and H: a wrapping gmem offset is EINVAL. */
-	ck_assert_int_eq(r2(s, 2, GMEM, PS, 2 * PS, HVA, 0ull - PS, -1),
+	ck_assert_int_eq(r2(s, 2, GMEM, PS, 2 * PS, SIM_HVA, 0ull - PS, -1),
 			 -EINVAL);
-	ck_assert_int_eq(r2(s, 2, GMEM, 8 * PS, 2 * PS, HVA, 0ull - PS, -1),
+	ck_assert_int_eq(r2(s, 2, GMEM, 8 * PS, 2 * PS, SIM_HVA, 0ull - PS, -1),
 			 -EINVAL);
 	/* F before H: overlap with a bad fd or a bound range is EEXIST. */
-	ck_assert_int_eq(r2(s, 2, GMEM, PS, PS, HVA, 0, -1), -EEXIST);
-	ck_assert_int_eq(r2(s, 3, GMEM, 64 * PS, PS, HVA, 0, 7), 0);
-	ck_assert_int_eq(r2(s, 2, GMEM, PS, PS, HVA, 0, 7), -EEXIST);
+	ck_assert_int_eq(r2(s, 2, GMEM, PS, PS, SIM_HVA, 0, -1), -EEXIST);
+	ck_assert_int_eq(r2(s, 3, GMEM, 64 * PS, PS, SIM_HVA, 0, 7), 0);
+	ck_assert_int_eq(r2(s, 2, GMEM, PS, PS, SIM_HVA, 0, 7), -EEXIST);
 	/* F before K; H before K. */
-	ck_assert_int_eq(r2(s, 2, 0, top - PS, 2 * PS, HVA, 0, 0), -EEXIST);
-	ck_assert_int_eq(r2(s, 2, GMEM, top, PS, HVA, 0, -1), -EBADF);
+	ck_assert_int_eq(r2(s, 2, 0, top - PS, 2 * PS, SIM_HVA, 0, 0), -EEXIST);
+	ck_assert_int_eq(r2(s, 2, GMEM, top, PS, SIM_HVA, 0, -1), -EBADF);
 	/* E7 (no-op) before F and K: nothing to check. */
-	ck_assert_int_eq(r2(s, 1, 0, top - 4 * PS, 4 * PS, HVA, 0, 0), 0);
+	ck_assert_int_eq(r2(s, 1, 0, top - 4 * PS, 4 * PS, SIM_HVA, 0, 0), 0);
 	ck_assert_int_eq(nslots(s), 3);
 	memslot_sim_free(s);
 }
@@ -888,7 +889,7 @@ END_TEST
 START_TEST(batch_probe_and_header)
 {
 	struct memslot_sim *s = mk(OPTS(.batch = 1));
-	entry_t e = E(0, 0, 0, PS, HVA, 0);
+	entry_t e = E(0, 0, 0, PS, SIM_HVA, 0);
 
 	ck_assert_int_eq(lst(s, NULL, 0), 0);
 	ck_assert_int_eq(lstf(s, NULL, 0, 1), -EINVAL);
@@ -907,7 +908,7 @@ START_TEST(batch_max)
 	entry_t e[4];
 
 	for (int i = 0; i < 4; i++)
-		e[i] = E((uint32_t)i, 0, (uint64_t)i * PS, PS, HVA, 0);
+		e[i] = E((uint32_t)i, 0, (uint64_t)i * PS, PS, SIM_HVA, 0);
 	ck_assert_int_eq(lst(s, e, 4), -E2BIG);
 	ck_assert_int_eq(nslots(s), 0);
 	ck_assert_int_eq(lst(s, e, 3), 0);
@@ -921,19 +922,19 @@ START_TEST(batch_in_order)
 	struct memslot_sim *s = mk(OPTS(.batch = 1));
 	entry_t e[6];
 
-	e[0] = E(0, 0, 0, 4 * PS, HVA, 0);
-	e[1] = E(1, 0, 4 * PS, 4 * PS, HVA, 0);
-	e[2] = E(SLOT(1, 0), 0, 0, 4 * PS, HVA, 0);
+	e[0] = E(0, 0, 0, 4 * PS, SIM_HVA, 0);
+	e[1] = E(1, 0, 4 * PS, 4 * PS, SIM_HVA, 0);
+	e[2] = E(SLOT(1, 0), 0, 0, 4 * PS, SIM_HVA, 0);
 	ck_assert_int_eq(lst(s, e, 3), 0);
 	ck_assert_int_eq(nslots(s), 3);
 	/* Each entry sees the earlier ones: move 0 away, create 2 in its
 	 * old place, delete 1 and re-create it larger (a resize). */
-	e[0] = E(0, 0, 64 * PS, 4 * PS, HVA, 1);
-	e[1] = E(2, LOG, 0, 4 * PS, HVA, 0);
-	e[2] = E(1, 0, 4 * PS, 0, HVA, 1);
-	e[3] = E(1, RO, 4 * PS, 8 * PS, HVA + 4 * PS, 0);
-	e[4] = E(2, 0, 0, 4 * PS, HVA, 0);              /* flags back */
-	e[5] = E(SLOT(1, 0), 0, 0, 0, HVA, 1);
+	e[0] = E(0, 0, 64 * PS, 4 * PS, SIM_HVA, 1);
+	e[1] = E(2, LOG, 0, 4 * PS, SIM_HVA, 0);
+	e[2] = E(1, 0, 4 * PS, 0, SIM_HVA, 1);
+	e[3] = E(1, RO, 4 * PS, 8 * PS, SIM_HVA + 4 * PS, 0);
+	e[4] = E(2, 0, 0, 4 * PS, SIM_HVA, 0);              /* flags back */
+	e[5] = E(SLOT(1, 0), 0, 0, 0, SIM_HVA, 1);
 	ck_assert_int_eq(lst(s, e, 6), 0);
 	has(s, 0, 0, 64 * PS, 4 * PS, 0);
 	has(s, 0, 1, 4 * PS, 8 * PS, RO);
@@ -950,24 +951,24 @@ START_TEST(batch_all_or_nothing)
 	struct memslot_sim *s = mk(OPTS(.batch = 1));
 	entry_t e[6];
 
-	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, HVA), 0);
-	ck_assert_int_eq(r1(s, 1, 0, 16 * PS, 4 * PS, HVA), 0);
-	ck_assert_int_eq(r1(s, 2, 0, 32 * PS, 4 * PS, HVA), 0);
-	e[0] = E(0, 0, 0, 0, HVA, 1);                    /* delete 0 */
-	e[1] = E(1, 0, 64 * PS, 4 * PS, HVA, 1);         /* move 1 */
-	e[2] = E(2, LOG, 32 * PS, 4 * PS, HVA, 0);       /* flags 2 */
-	e[3] = E(3, 0, 0, 4 * PS, HVA, 0);               /* create 3 */
-	e[4] = E(4, 0, 128 * PS, 4 * PS, HVA, 0);        /* create 4 */
-	e[5] = E(5, 0, 130 * PS, 4 * PS, HVA, 0);        /* overlaps 4 */
+	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 1, 0, 16 * PS, 4 * PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 2, 0, 32 * PS, 4 * PS, SIM_HVA), 0);
+	e[0] = E(0, 0, 0, 0, SIM_HVA, 1);                    /* delete 0 */
+	e[1] = E(1, 0, 64 * PS, 4 * PS, SIM_HVA, 1);         /* move 1 */
+	e[2] = E(2, LOG, 32 * PS, 4 * PS, SIM_HVA, 0);       /* flags 2 */
+	e[3] = E(3, 0, 0, 4 * PS, SIM_HVA, 0);               /* create 3 */
+	e[4] = E(4, 0, 128 * PS, 4 * PS, SIM_HVA, 0);        /* create 4 */
+	e[5] = E(5, 0, 130 * PS, 4 * PS, SIM_HVA, 0);        /* overlaps 4 */
 	ck_assert_int_eq(lst(s, e, 6), -EEXIST);
 	has(s, 0, 0, 0, 4 * PS, 0);
 	has(s, 0, 1, 16 * PS, 4 * PS, 0);
 	has(s, 0, 2, 32 * PS, 4 * PS, 0);
 	ck_assert_int_eq(nslots(s), 3);
 	/* The ranges were restored too: 0's range is taken, 4's is free. */
-	ck_assert_int_eq(r1(s, 9, 0, 0, PS, HVA), -EEXIST);
-	ck_assert_int_eq(r1(s, 9, 0, 128 * PS, PS, HVA), 0);
-	ck_assert_int_eq(r1(s, 10, 0, 64 * PS, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 9, 0, 0, PS, SIM_HVA), -EEXIST);
+	ck_assert_int_eq(r1(s, 9, 0, 128 * PS, PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 10, 0, 64 * PS, PS, SIM_HVA), 0);
 	memslot_sim_free(s);
 }
 END_TEST
@@ -978,16 +979,16 @@ START_TEST(batch_undo_gmem)
 	struct memslot_sim *s = mk(OPTS(.batch = 1, .guest_memfd = 1));
 	entry_t e[2];
 
-	ck_assert_int_eq(r2(s, 0, GMEM, 0, 4 * PS, HVA, 0, 5), 0);
-	e[0] = E(0, 0, 0, 0, HVA, 1);
-	e[1] = E(1, 0, 0, 0, HVA, 1);                    /* missing */
+	ck_assert_int_eq(r2(s, 0, GMEM, 0, 4 * PS, SIM_HVA, 0, 5), 0);
+	e[0] = E(0, 0, 0, 0, SIM_HVA, 1);
+	e[1] = E(1, 0, 0, 0, SIM_HVA, 1);                    /* missing */
 	ck_assert_int_eq(lst(s, e, 2), -EINVAL);
 	has(s, 0, 0, 0, 4 * PS, GMEM);
 	ck_assert_int_eq(get(s, 0, 0)->guest_memfd, 5);
-	ck_assert_int_eq(r2(s, 1, GMEM, 16 * PS, PS, HVA, PS, 5), -EINVAL);
+	ck_assert_int_eq(r2(s, 1, GMEM, 16 * PS, PS, SIM_HVA, PS, 5), -EINVAL);
 	/* A successful batch delete unbinds. */
 	ck_assert_int_eq(lst(s, e, 1), 0);
-	ck_assert_int_eq(r2(s, 1, GMEM, 16 * PS, PS, HVA, PS, 5), 0);
+	ck_assert_int_eq(r2(s, 1, GMEM, 16 * PS, PS, SIM_HVA, PS, 5), 0);
 	memslot_sim_free(s);
 }
 END_TEST
@@ -997,11 +998,11 @@ START_TEST(batch_rfc_partial)
 	struct memslot_sim *s = mk(OPTS(.batch = 1, .rfc_partial = 1));
 	entry_t e[4];
 
-	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, HVA), 0);
-	e[0] = E(1, 0, 16 * PS, 4 * PS, HVA, 0);
-	e[1] = E(0, 0, 0, 0, HVA, 1);
-	e[2] = E(2, 0, 18 * PS, 4 * PS, HVA, 0);         /* overlaps 1 */
-	e[3] = E(3, 0, 64 * PS, 4 * PS, HVA, 0);
+	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, SIM_HVA), 0);
+	e[0] = E(1, 0, 16 * PS, 4 * PS, SIM_HVA, 0);
+	e[1] = E(0, 0, 0, 0, SIM_HVA, 1);
+	e[2] = E(2, 0, 18 * PS, 4 * PS, SIM_HVA, 0);         /* overlaps 1 */
+	e[3] = E(3, 0, 64 * PS, 4 * PS, SIM_HVA, 0);
 	ck_assert_int_eq(lst(s, e, 4), -EEXIST);
 	has(s, 0, 1, 16 * PS, 4 * PS, 0);
 	absent(s, 0, 0);
@@ -1009,7 +1010,7 @@ START_TEST(batch_rfc_partial)
 	absent(s, 0, 3);
 	ck_assert_int_eq(nslots(s), 1);
 	/* A list refused before any entry changes nothing. */
-	e[0] = E(5, 0, 128 * PS, PS, HVA, 0);
+	e[0] = E(5, 0, 128 * PS, PS, SIM_HVA, 0);
 	ck_assert_int_eq(lstf(s, e, 1, 1), -EINVAL);
 	absent(s, 0, 5);
 	memslot_sim_free(s);
@@ -1022,33 +1023,33 @@ START_TEST(batch_invalidate_rules)
 	struct memslot_sim *s = mk(OPTS(.batch = 1));
 	entry_t e;
 
-	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, HVA), 0);
-	e = E(0, 0, 0, 0, HVA, 0);                      /* delete, no inval */
+	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, SIM_HVA), 0);
+	e = E(0, 0, 0, 0, SIM_HVA, 0);                      /* delete, no inval */
 	ck_assert_int_eq(lst(s, &e, 1), -EINVAL);
-	e = E(0, 0, 8 * PS, 4 * PS, HVA, 0);            /* move, no inval */
+	e = E(0, 0, 8 * PS, 4 * PS, SIM_HVA, 0);            /* move, no inval */
 	ck_assert_int_eq(lst(s, &e, 1), -EINVAL);
-	e = E(1, 0, 8 * PS, 4 * PS, HVA, 1);            /* create, inval */
+	e = E(1, 0, 8 * PS, 4 * PS, SIM_HVA, 1);            /* create, inval */
 	ck_assert_int_eq(lst(s, &e, 1), -EINVAL);
-	e = E(0, LOG, 0, 4 * PS, HVA, 1);               /* flags, inval */
+	e = E(0, LOG, 0, 4 * PS, SIM_HVA, 1);               /* flags, inval */
 	ck_assert_int_eq(lst(s, &e, 1), -EINVAL);
-	e = E(0, 0, 0, 4 * PS, HVA, 0);                 /* no-op */
+	e = E(0, 0, 0, 4 * PS, SIM_HVA, 0);                 /* no-op */
 	ck_assert_int_eq(lst(s, &e, 1), -EINVAL);
-	e = E(0, 0, 0, 4 * PS, HVA, 1);                 /* no-op, inval */
+	e = E(0, 0, 0, 4 * PS, SIM_HVA, 1);                 /* no-op, inval */
 	ck_assert_int_eq(lst(s, &e, 1), -EINVAL);
-	e = E(0, 0, 0, 0, HVA, 2);                      /* not 0 or 1 */
+	e = E(0, 0, 0, 0, SIM_HVA, 2);                      /* not 0 or 1 */
 	ck_assert_int_eq(lst(s, &e, 1), -EINVAL);
-	e = E(0, 0, 0, 0, HVA, 1);
+	e = E(0, 0, 0, 0, SIM_HVA, 1);
 	e.padding[30] = 1;                              /* padding */
 	ck_assert_int_eq(lst(s, &e, 1), -EINVAL);
 	has(s, 0, 0, 0, 4 * PS, 0);
 	ck_assert_int_eq(nslots(s), 1);
 	/* The same entries done right. */
-	e = E(0, LOG, 0, 4 * PS, HVA, 0);
+	e = E(0, LOG, 0, 4 * PS, SIM_HVA, 0);
 	ck_assert_int_eq(lst(s, &e, 1), 0);
-	e = E(0, LOG, 8 * PS, 4 * PS, HVA, 1);
+	e = E(0, LOG, 8 * PS, 4 * PS, SIM_HVA, 1);
 	ck_assert_int_eq(lst(s, &e, 1), 0);
 	has(s, 0, 0, 8 * PS, 4 * PS, LOG);
-	e = E(0, 0, 0, 0, HVA, 1);
+	e = E(0, 0, 0, 0, SIM_HVA, 1);
 	ck_assert_int_eq(lst(s, &e, 1), 0);
 	ck_assert_int_eq(nslots(s), 0);
 	memslot_sim_free(s);
@@ -1062,28 +1063,28 @@ START_TEST(batch_invalidate_first)
 	struct memslot_sim *s = mk(OPTS(.batch = 1));
 	entry_t e[3];
 
-	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, HVA), 0);
-	e[0] = E(1, 0, 16 * PS, 4 * PS, HVA, 0);        /* create 1 */
-	e[1] = E(1, 0, 16 * PS, 0, HVA, 1);             /* delete 1 */
+	ck_assert_int_eq(r1(s, 0, 0, 0, 4 * PS, SIM_HVA), 0);
+	e[0] = E(1, 0, 16 * PS, 4 * PS, SIM_HVA, 0);        /* create 1 */
+	e[1] = E(1, 0, 16 * PS, 0, SIM_HVA, 1);             /* delete 1 */
 	ck_assert_int_eq(lst(s, e, 2), -EINVAL);
-	e[0] = E(0, 0, 0, 0, HVA, 1);                   /* delete 0 */
-	e[1] = E(0, 0, 0, 2 * PS, HVA, 0);              /* create 0 */
-	e[2] = E(0, 0, 0, 0, HVA, 1);                   /* delete 0 */
+	e[0] = E(0, 0, 0, 0, SIM_HVA, 1);                   /* delete 0 */
+	e[1] = E(0, 0, 0, 2 * PS, SIM_HVA, 0);              /* create 0 */
+	e[2] = E(0, 0, 0, 0, SIM_HVA, 1);                   /* delete 0 */
 	ck_assert_int_eq(lst(s, e, 3), -EINVAL);
-	e[0] = E(0, 0, 8 * PS, 4 * PS, HVA, 1);         /* move 0 */
-	e[1] = E(0, 0, 16 * PS, 4 * PS, HVA, 1);        /* move 0 again */
+	e[0] = E(0, 0, 8 * PS, 4 * PS, SIM_HVA, 1);         /* move 0 */
+	e[1] = E(0, 0, 16 * PS, 4 * PS, SIM_HVA, 1);        /* move 0 again */
 	ck_assert_int_eq(lst(s, e, 2), -EINVAL);
-	e[0] = E(0, LOG, 0, 4 * PS, HVA, 0);            /* flags 0 */
-	e[1] = E(0, LOG, 0, 0, HVA, 1);                 /* delete 0 */
+	e[0] = E(0, LOG, 0, 4 * PS, SIM_HVA, 0);            /* flags 0 */
+	e[1] = E(0, LOG, 0, 0, SIM_HVA, 1);                 /* delete 0 */
 	ck_assert_int_eq(lst(s, e, 2), -EINVAL);
 	has(s, 0, 0, 0, 4 * PS, 0);
 	absent(s, 0, 1);
 	/* A new batch starts afresh: the same id may be deleted. */
-	e[0] = E(0, 0, 0, 0, HVA, 1);
-	e[1] = E(0, 0, 0, 2 * PS, HVA, 0);
+	e[0] = E(0, 0, 0, 0, SIM_HVA, 1);
+	e[1] = E(0, 0, 0, 2 * PS, SIM_HVA, 0);
 	ck_assert_int_eq(lst(s, e, 2), 0);
 	has(s, 0, 0, 0, 2 * PS, 0);
-	e[0] = E(0, 0, 0, 0, HVA, 1);
+	e[0] = E(0, 0, 0, 0, SIM_HVA, 1);
 	ck_assert_int_eq(lst(s, e, 1), 0);
 	absent(s, 0, 0);
 	memslot_sim_free(s);
@@ -1097,27 +1098,27 @@ START_TEST(batch_entry_rules)
 					.nr_slots = 8, .phys_bits = 40));
 	entry_t e[3];
 
-	e[0] = E(0, 0, 0, PS, HVA, 0);
-	e[1] = E(1, GMEM, PS, PS, HVA, 0);              /* A2 */
+	e[0] = E(0, 0, 0, PS, SIM_HVA, 0);
+	e[1] = E(1, GMEM, PS, PS, SIM_HVA, 0);              /* A2 */
 	ck_assert_int_eq(lst(s, e, 2), -EINVAL);
-	e[1] = E(8, 0, PS, PS, HVA, 0);                 /* B */
+	e[1] = E(8, 0, PS, PS, SIM_HVA, 0);                 /* B */
 	ck_assert_int_eq(lst(s, e, 2), -EINVAL);
-	e[1] = E(SLOT(2, 1), 0, PS, PS, HVA, 0);        /* D7 */
+	e[1] = E(SLOT(2, 1), 0, PS, PS, SIM_HVA, 0);        /* D7 */
 	ck_assert_int_eq(lst(s, e, 2), -EINVAL);
-	e[1] = E(1, 0, PS, PS, HVA + 1, 0);             /* D5 */
+	e[1] = E(1, 0, PS, PS, SIM_HVA + 1, 0);             /* D5 */
 	ck_assert_int_eq(lst(s, e, 2), -EINVAL);
-	e[1] = E(1, 0, 1ull << 40, PS, HVA, 0);         /* K */
+	e[1] = E(1, 0, 1ull << 40, PS, SIM_HVA, 0);         /* K */
 	ck_assert_int_eq(lst(s, e, 2), -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
 	/* The first failing entry gives the errno. */
-	e[1] = E(1, 0, 0, PS, HVA, 0);                  /* EEXIST */
-	e[2] = E(2, 8, 0, PS, HVA, 0);                  /* EINVAL */
+	e[1] = E(1, 0, 0, PS, SIM_HVA, 0);                  /* EEXIST */
+	e[2] = E(2, 8, 0, PS, SIM_HVA, 0);                  /* EINVAL */
 	ck_assert_int_eq(lst(s, e, 3), -EEXIST);
-	e[1] = E(1, 8, 0, PS, HVA, 0);
-	e[2] = E(2, 0, 0, PS, HVA, 0);
+	e[1] = E(1, 8, 0, PS, SIM_HVA, 0);
+	e[2] = E(2, 0, 0, PS, SIM_HVA, 0);
 	ck_assert_int_eq(lst(s, e, 3), -EINVAL);
 	ck_assert_int_eq(nslots(s), 0);
-	e[1] = E(SLOT(1, 7), RO, 0, PS, HVA, 0);
+	e[1] = E(SLOT(1, 7), RO, 0, PS, SIM_HVA, 0);
 	ck_assert_int_eq(lst(s, e, 2), 0);
 	ck_assert_int_eq(nslots(s), 2);
 	memslot_sim_free(s);
@@ -1129,16 +1130,16 @@ END_TEST
 START_TEST(fault_basic)
 {
 	struct memslot_sim *s = mk(OPTS(.batch = 1));
-	entry_t e = E(1, 0, PS, PS, HVA, 0);
+	entry_t e = E(1, 0, PS, PS, SIM_HVA, 0);
 
 	ck_assert_int_eq(memslot_sim_fail_nth(s, 1, 0), -EINVAL);
 	ck_assert_int_eq(memslot_sim_fail_nth(s, 1, -EIO), -EINVAL);
 	ck_assert_int_eq(memslot_sim_fail_nth(NULL, 1, EIO), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, 0, PS, HVA), 0);   /* not armed */
+	ck_assert_int_eq(r1(s, 0, 0, 0, PS, SIM_HVA), 0);   /* not armed */
 	ck_assert_int_eq(memslot_sim_fail_nth(s, 1, ENOMEM), 0);
-	ck_assert_int_eq(r1(s, 2, 0, 8 * PS, PS, HVA), -ENOMEM);
+	ck_assert_int_eq(r1(s, 2, 0, 8 * PS, PS, SIM_HVA), -ENOMEM);
 	absent(s, 0, 2);
-	ck_assert_int_eq(r1(s, 2, 0, 8 * PS, PS, HVA), 0);  /* one shot */
+	ck_assert_int_eq(r1(s, 2, 0, 8 * PS, PS, SIM_HVA), 0);  /* one shot */
 	/* Before every rule, even a request that would fail anyway. */
 	ck_assert_int_eq(memslot_sim_fail_nth(s, 1, ENOSPC), 0);
 	ck_assert_int_eq(r1(s, 3, 8, 1, 1, 1), -ENOSPC);
@@ -1158,27 +1159,27 @@ START_TEST(fault_nth)
 	struct memslot_sim *s = mk(NULL);
 
 	ck_assert_int_eq(memslot_sim_fail_nth(s, 3, EFAULT), 0);
-	ck_assert_int_eq(r1(s, 0, 0, 0, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 0, 0, PS, SIM_HVA), 0);
 	/* CHECK_EXTENSION and unknown requests are not counted. */
 	ck_assert_int_eq(ext(s, KVM_CAP_NR_MEMSLOTS), 32764);
 	ck_assert_int_eq(memslot_sim_ioctl(s, -1, 0xAE00, NULL), -ENOTTY);
 	/* A failing request counts. */
-	ck_assert_int_eq(r2(s, 1, 0, 0, PS, HVA, 0, 0), -EEXIST);
-	ck_assert_int_eq(r2(s, 1, 0, PS, PS, HVA, 0, 0), -EFAULT);
+	ck_assert_int_eq(r2(s, 1, 0, 0, PS, SIM_HVA, 0, 0), -EEXIST);
+	ck_assert_int_eq(r2(s, 1, 0, PS, PS, SIM_HVA, 0, 0), -EFAULT);
 	absent(s, 0, 1);
-	ck_assert_int_eq(r2(s, 1, 0, PS, PS, HVA, 0, 0), 0);
+	ck_assert_int_eq(r2(s, 1, 0, PS, PS, SIM_HVA, 0, 0), 0);
 	/* nth = 0 disarms, whatever err says. */
 	ck_assert_int_eq(memslot_sim_fail_nth(s, 2, EIO), 0);
 	ck_assert_int_eq(memslot_sim_fail_nth(s, 0, 0), 0);
 	for (int i = 2; i < 6; i++)
 		ck_assert_int_eq(r1(s, (uint32_t)i, 0, (uint64_t)i * PS, PS,
-				    HVA), 0);
+				    SIM_HVA), 0);
 	/* Re-arming replaces the earlier setting. */
 	ck_assert_int_eq(memslot_sim_fail_nth(s, 5, EIO), 0);
 	ck_assert_int_eq(memslot_sim_fail_nth(s, 1, EBUSY), 0);
-	ck_assert_int_eq(r1(s, 9, 0, 9 * PS, PS, HVA), -EBUSY);
+	ck_assert_int_eq(r1(s, 9, 0, 9 * PS, PS, SIM_HVA), -EBUSY);
 	for (int i = 0; i < 6; i++)
-		ck_assert_int_eq(r1(s, 10, 0, 10 * PS, PS, HVA), 0);
+		ck_assert_int_eq(r1(s, 10, 0, 10 * PS, PS, SIM_HVA), 0);
 	ck_assert_int_eq(nslots(s), 7);
 	memslot_sim_free(s);
 }
@@ -1190,10 +1191,10 @@ START_TEST(counts)
 
 	for (int k = 0; k <= MEMSLOT_SIM_ALL; k++)
 		ck_assert_int_eq(memslot_sim_count(s, k), 0);
-	ck_assert_int_eq(r1(s, 0, 0, 0, PS, HVA), 0);
-	ck_assert_int_eq(r1(s, 0, 8, 0, PS, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, 0, 0, 0, PS, HVA), 0);
-	ck_assert_int_eq(r2(s, 0, 0, 0, PS, HVA, 0, 0), -ENOTTY);
+	ck_assert_int_eq(r1(s, 0, 0, 0, PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 0, 8, 0, PS, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, 0, 0, 0, PS, SIM_HVA), 0);
+	ck_assert_int_eq(r2(s, 0, 0, 0, PS, SIM_HVA, 0, 0), -ENOTTY);
 	ck_assert_int_eq(lst(s, NULL, 0), -ENOTTY);
 	ck_assert_int_eq(lst(s, NULL, 0), -ENOTTY);
 	ext(s, KVM_CAP_NR_MEMSLOTS);
@@ -1234,10 +1235,10 @@ START_TEST(foreach_order_and_stop)
 	struct memslot_sim *s = mk(NULL);
 	struct seen v = { .stop_at = 0 };
 
-	ck_assert_int_eq(r1(s, SLOT(1, 0), 0, 0, PS, HVA), 0);
-	ck_assert_int_eq(r1(s, SLOT(0, 5), 0, 0, PS, HVA), 0);
-	ck_assert_int_eq(r1(s, SLOT(0, 2), 0, 8 * PS, PS, HVA), 0);
-	ck_assert_int_eq(r1(s, SLOT(1, 32763), 0, 8 * PS, PS, HVA), 0);
+	ck_assert_int_eq(r1(s, SLOT(1, 0), 0, 0, PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, SLOT(0, 5), 0, 0, PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, SLOT(0, 2), 0, 8 * PS, PS, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, SLOT(1, 32763), 0, 8 * PS, PS, SIM_HVA), 0);
 	ck_assert_int_eq(memslot_sim_foreach(s, seen_fn, &v), 0);
 	ck_assert_int_eq(v.n, 4);
 	ck_assert_uint_eq(v.keys[0], SLOT(0, 2));
@@ -1265,14 +1266,14 @@ START_TEST(full_table)
 	uint64_t sz = 2ull << 20;
 
 	for (uint32_t id = 32764; id-- > 0;)
-		ck_assert_int_eq(r1(s, id, 0, id * sz, sz, HVA), 0);
-	ck_assert_int_eq(r1(s, 32764, 0, 32764 * sz, sz, HVA), -EINVAL);
-	ck_assert_int_eq(r1(s, SLOT(1, 32763), 0, 0, sz, HVA), 0);
+		ck_assert_int_eq(r1(s, id, 0, id * sz, sz, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 32764, 0, 32764 * sz, sz, SIM_HVA), -EINVAL);
+	ck_assert_int_eq(r1(s, SLOT(1, 32763), 0, 0, sz, SIM_HVA), 0);
 	ck_assert_int_eq(nslots(s), 32765);
-	ck_assert_int_eq(r1(s, 100, 0, 100 * sz + PS, sz, HVA), -EEXIST);
-	ck_assert_int_eq(r1(s, 100, 0, 0, 0, HVA), 0);
-	ck_assert_int_eq(r1(s, 101, 0, 100 * sz, sz, HVA), 0);
-	ck_assert_int_eq(r1(s, 99, 0, 99 * sz + PS, sz, HVA), -EEXIST);
+	ck_assert_int_eq(r1(s, 100, 0, 100 * sz + PS, sz, SIM_HVA), -EEXIST);
+	ck_assert_int_eq(r1(s, 100, 0, 0, 0, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 101, 0, 100 * sz, sz, SIM_HVA), 0);
+	ck_assert_int_eq(r1(s, 99, 0, 99 * sz + PS, sz, SIM_HVA), -EEXIST);
 	ck_assert_int_eq(nslots(s), 32764);
 	memslot_sim_free(s);
 }
@@ -1396,7 +1397,7 @@ static void m_random(const struct model *m, unsigned int *seed,
 	}
 	rq->gpa = (uint64_t)(rand_r(seed) % 96) * PS;
 	rq->size = (uint64_t)(1 + rand_r(seed) % 8) * PS;
-	rq->hva = HVA + (uint64_t)(rand_r(seed) % 4) * PS;
+	rq->hva = SIM_HVA + (uint64_t)(rand_r(seed) % 4) * PS;
 	rq->flags = (uint32_t)(rand_r(seed) % 4);
 	if (rand_r(seed) % 8 == 0)
 		rq->size = 0;
@@ -1568,14 +1569,8 @@ static Suite *sim_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
 
 	PS = (uint64_t)sysconf(_SC_PAGESIZE);
 	LIMIT = memslot_user_addr_limit();
-	sr = srunner_create(sim_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(sim_suite());
 }

@@ -23,6 +23,7 @@
 #include "libmemslot/libmemslot.h"
 #include "kvm-compat.h"
 #include "rel-util.h"
+#include "testutil.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t sz);
@@ -439,17 +440,11 @@ int main(void)
 {
 	Suite *s = suite_create("alloc-fail");
 	TCase *tc = tcase_create("every allocation");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, alloc_sequential);
 	tcase_add_test(tc, alloc_batch);
 	tcase_add_test(tc, alloc_hold_deleted);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

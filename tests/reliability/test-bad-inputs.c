@@ -25,6 +25,7 @@
 #include "libmemslot/libmemslot.h"
 #include "kvm-compat.h"
 #include "rel-util.h"
+#include "testutil.h"
 
 #define NR_SLOTS 64
 
@@ -635,8 +636,6 @@ int main(void)
 {
 	Suite *s = suite_create("bad-inputs");
 	TCase *tc = tcase_create("every call");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
@@ -654,9 +653,5 @@ int main(void)
 	tcase_add_loop_test(tc, txn_100000_changes, 0, 2);
 	tcase_add_test(tc, misc_bad);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

@@ -20,6 +20,7 @@
 #include "libmemslot/libmemslot.h"
 #include "kvm-compat.h"
 #include "rel-util.h"
+#include "testutil.h"
 
 #define NR_SLOTS 256
 #define NR_INIT 80                /* initial slots of address space 0 */
@@ -409,17 +410,12 @@ int main(void)
 {
 	Suite *s = suite_create("ioctl-fail");
 	TCase *tc = tcase_create("every position");
-	SRunner *sr;
-	int failed, n = sizeof(sizes) / sizeof(sizes[0]);
+	int n = sizeof(sizes) / sizeof(sizes[0]);
 
 	tcase_set_timeout(tc, 900);
 	tcase_add_loop_test(tc, seq_region2, 0, n);
 	tcase_add_loop_test(tc, seq_region_v1_quiesce, 0, n);
 	tcase_add_test(tc, batch_failure);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }
