@@ -15,6 +15,9 @@
 # Exit status: 0 built or cached; 2 a build dependency is missing; 1 failure.
 # JOBS sets make -j (default: nproc).
 set -euo pipefail
+# Run from make check, the parent make's flags (jobserver, MAKELEVEL) make
+# the kernel's own makefiles lose their targets: start from a clean slate.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${1:-${LIBMEMSLOT_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/libmemslot-kernel}}
 tarball=/usr/src/linux-source-6.1.tar.xz

@@ -6,6 +6,9 @@
 # Leaves OUTDIR/set_memory_region_test and
 # OUTDIR/memslot_modification_stress_test; reuses them if present.
 set -euo pipefail
+# Run from make check, the parent make's flags (jobserver, MAKELEVEL) make
+# the kernel's own makefiles lose their targets: start from a clean slate.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 tree=$1 out=$2
 tests=(set_memory_region_test memslot_modification_stress_test)
 have=1
