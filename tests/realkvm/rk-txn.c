@@ -286,14 +286,17 @@ static struct memslot_txn *rollback_txn(void)
 	return t;
 }
 
-static void test_rollback(void)
+/*
+ * The table the rollback and batch-failure tests start from, on a fresh
+ * guest with opts o; its snapshot goes to pre.
+ */
+static int initial_table(struct memslot_vm_opts *o, const char *what,
+			 struct memslot_region *pre)
 {
-	struct memslot_vm_opts o = { .sz = sizeof(o), .ioctl = inj_ioctl };
-	static struct memslot_region pre[64], now[64];
 	struct memslot_txn *t;
-	int npre, k, e, done = 0;
+	char label[96];
 
-	rk_guest_init(&g, &o);
+	rk_guest_init(&g, o);
 	t = begin();
 	add(t, 0, 1, 0, 0, 16, 0);
 	add(t, 0, 2, LD, 32, 8, 100);
@@ -301,9 +304,21 @@ static void test_rollback(void)
 	if (two_as)
 		add(t, 1, 1, 0, 0, 4, 130);
 	else
-		rk_skip(1, "rollback: the initial slot in address space 1 (one address space)");
-	commit(t, "rollback: initial table");
-	npre = rk_view_snapshot(g.vm, pre, 64);
+		rk_skip(1, "%s: the initial slot in address space 1 "
+			"(one address space)", what);
+	snprintf(label, sizeof(label), "%s: initial table", what);
+	commit(t, label);
+	return rk_view_snapshot(g.vm, pre, 64);
+}
+
+static void test_rollback(void)
+{
+	struct memslot_vm_opts o = { .sz = sizeof(o), .ioctl = inj_ioctl };
+	static struct memslot_region pre[64], now[64];
+	struct memslot_txn *t;
+	int npre, k, e, done = 0;
+
+	npre = initial_table(&o, "rollback", pre);
 
 	for (k = 1; k <= 40 && !done; k++) {
 		struct memslot_error err = { .sz = sizeof(err) };
@@ -438,17 +453,7 @@ static void test_batch_failure(void)
 	struct memslot_region r;
 	int npre, k, fired = 0, done = 0, e;
 
-	rk_guest_init(&g, &o);
-	t = begin();
-	add(t, 0, 1, 0, 0, 16, 0);
-	add(t, 0, 2, LD, 32, 8, 100);
-	add(t, 0, 3, 0, 48, 4, 120);
-	if (two_as)
-		add(t, 1, 1, 0, 0, 4, 130);
-	else
-		rk_skip(1, "batch failure: the initial slot in address space 1 (one address space)");
-	commit(t, "batch failure: initial table");
-	npre = rk_view_snapshot(g.vm, pre, 64);
+	npre = initial_table(&o, "batch failure", pre);
 
 	/* A create beyond MAXPHYADDR: only the kernel's prepare hook refuses it. */
 	t = rollback_txn();
